@@ -1,0 +1,137 @@
+//! Admission: from untrusted bytes to a transaction the state machine can
+//! judge (tessera's "personality" layer, kept apart from the log).
+//!
+//! Admission checks everything that needs no ledger state — JSON shape,
+//! size, DID syntax, signature encoding, the typed payload — and computes
+//! the canonical bytes once. It may also pre-verify signatures against the
+//! committed state on the caller's thread ([`crate::state::auth::preverify`]),
+//! which spreads the Ed25519 work over all cores while the single
+//! sequencer only confirms the result.
+
+use crate::error::Rejection;
+use ed25519_dalek::Signature;
+use idelta_types::tx::{DidCreate, DidUpdate, Genesis, ObjectPut, RoleGrant, RoleRevoke, MAX_TX_BYTES};
+use idelta_types::{Did, DidUrl, SignedTransaction, TxType};
+
+/// Most signatures one transaction may carry.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// The typed operation of a transaction.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// See [`TxType::Genesis`].
+    Genesis(Genesis),
+    /// See [`TxType::DidCreate`].
+    DidCreate(DidCreate),
+    /// See [`TxType::DidUpdate`].
+    DidUpdate(DidUpdate),
+    /// See [`TxType::DidDeactivate`].
+    DidDeactivate,
+    /// See [`TxType::RoleGrant`].
+    RoleGrant(RoleGrant),
+    /// See [`TxType::RoleRevoke`].
+    RoleRevoke(RoleRevoke),
+    /// See [`TxType::ObjectPut`].
+    ObjectPut(ObjectPut),
+}
+
+/// A decoded signature.
+#[derive(Debug, Clone)]
+pub struct ParsedSignature {
+    /// The DID that signed.
+    pub signer: Did,
+    /// The verification method id (`did#fragment`).
+    pub vm_id: String,
+    /// The signature.
+    pub signature: Signature,
+}
+
+/// A transaction that passed admission.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The transaction as submitted.
+    pub tx: SignedTransaction,
+    /// Its typed operation.
+    pub op: Operation,
+    /// JCS of the whole signed transaction: what goes into the leaf.
+    pub canonical: Vec<u8>,
+    /// JCS without signatures: what the signatures cover.
+    pub signing_input: Vec<u8>,
+    /// The decoded signatures, in order.
+    pub sigs: Vec<ParsedSignature>,
+    /// `(signature index, key)` pairs already verified; the state machine
+    /// skips recomputing those (same inputs, same answer).
+    pub(crate) preverified: Vec<(usize, [u8; 32])>,
+}
+
+/// Parses and admits a transaction from a request body.
+pub fn admit_json(body: &[u8]) -> Result<Admitted, Rejection> {
+    if body.len() > 2 * MAX_TX_BYTES {
+        return Err(Rejection::Malformed(format!("body exceeds {} bytes", 2 * MAX_TX_BYTES)));
+    }
+    let tx: SignedTransaction = serde_json::from_slice(body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    admit(tx)
+}
+
+/// Admits a parsed transaction.
+pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
+    let malformed = |m: String| Rejection::Malformed(m);
+    if !tx.author.is_idelta() {
+        return Err(malformed(format!("author {} must be a did:idelta DID", tx.author)));
+    }
+    if let Some(e) = &tx.endorser {
+        if !e.is_idelta() {
+            return Err(malformed(format!("endorser {e} must be a did:idelta DID")));
+        }
+        if *e == tx.author {
+            return Err(malformed("an author cannot endorse its own transaction".into()));
+        }
+    }
+    if tx.seq == 0 {
+        return Err(malformed("seq starts at 1".into()));
+    }
+    if tx.signatures.is_empty() {
+        return Err(Rejection::BadSignature("the transaction carries no signature".into()));
+    }
+    if tx.signatures.len() > MAX_SIGNATURES {
+        return Err(malformed(format!("at most {MAX_SIGNATURES} signatures")));
+    }
+    let mut sigs = Vec::with_capacity(tx.signatures.len());
+    for s in &tx.signatures {
+        if s.alg != "EdDSA" {
+            return Err(Rejection::BadSignature(format!("alg `{}` is not allowed: only EdDSA", s.alg)));
+        }
+        let url: DidUrl = s.signer.parse().map_err(|e| Rejection::BadSignature(format!("signer: {e}")))?;
+        if url.fragment.is_none() || !url.query.is_empty() {
+            return Err(Rejection::BadSignature(format!("signer `{}` must be a `did#fragment` key id", s.signer)));
+        }
+        let bytes = s.bytes().map_err(|e| Rejection::BadSignature(e.to_string()))?;
+        let signature = Signature::from_slice(&bytes)
+            .map_err(|_| Rejection::BadSignature(format!("signature of {} must be 64 bytes, got {}", s.signer, bytes.len())))?;
+        sigs.push(ParsedSignature { signer: url.did, vm_id: s.signer.clone(), signature });
+    }
+    let op = match tx.tx_type {
+        TxType::Genesis => Operation::Genesis(payload(&tx)?),
+        TxType::DidCreate => Operation::DidCreate(payload(&tx)?),
+        TxType::DidUpdate => Operation::DidUpdate(payload(&tx)?),
+        TxType::DidDeactivate => {
+            payload::<idelta_types::tx::DidDeactivate>(&tx)?;
+            Operation::DidDeactivate
+        }
+        TxType::RoleGrant => Operation::RoleGrant(payload(&tx)?),
+        TxType::RoleRevoke => Operation::RoleRevoke(payload(&tx)?),
+        TxType::ObjectPut => Operation::ObjectPut(payload(&tx)?),
+        #[allow(unreachable_patterns)]
+        other => return Err(malformed(format!("transaction type {other} is not supported by this node"))),
+    };
+    let canonical = tx.canonical_bytes().map_err(|e| malformed(e.to_string()))?;
+    if canonical.len() > MAX_TX_BYTES {
+        return Err(malformed(format!("transaction is {} bytes; the limit is {MAX_TX_BYTES}", canonical.len())));
+    }
+    let signing_input = tx.signing_input().map_err(|e| malformed(e.to_string()))?;
+    Ok(Admitted { tx, op, canonical, signing_input, sigs, preverified: Vec::new() })
+}
+
+fn payload<P: serde::de::DeserializeOwned>(tx: &SignedTransaction) -> Result<P, Rejection> {
+    tx.payload_as().map_err(|e| Rejection::Malformed(e.to_string()))
+}

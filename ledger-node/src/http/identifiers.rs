@@ -1,0 +1,79 @@
+//! `GET /1.0/identifiers/{did}`: DID resolution, DIF Universal Resolver
+//! HTTP binding. Errors are resolution results with `didResolutionMetadata.error`,
+//! as resolver clients expect, not problem details.
+
+use super::extract::{Path, Query};
+use crate::node::{Node, ResolveError, ResolveOptions};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use idelta_types::resolution::{ResolutionMetadata, ResolutionResult, RESOLUTION_MEDIA_TYPE};
+use serde::Deserialize;
+
+pub(super) fn router() -> Router<Node> {
+    Router::new().route("/1.0/identifiers/{did}", get(resolve))
+}
+
+#[derive(Deserialize)]
+struct Options {
+    #[serde(rename = "versionId")]
+    version_id: Option<String>,
+    #[serde(rename = "versionTime")]
+    version_time: Option<String>,
+}
+
+/// Whether the client asked for the bare document rather than a result.
+fn wants_document(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/did+ld+json") || a.contains("application/did+json") || a.contains("application/did;"))
+}
+
+async fn resolve(State(node): State<Node>, Path(did): Path<String>, Query(q): Query<Options>, headers: HeaderMap) -> Response {
+    let options = ResolveOptions { version_id: q.version_id, version_time: q.version_time };
+    match node.resolve(&did, &options) {
+        Ok(resolution) => {
+            let status = if resolution.deactivated { StatusCode::GONE } else { StatusCode::OK };
+            if wants_document(&headers) {
+                let doc = resolution.result.did_document.unwrap_or_default();
+                return (status, [(header::CONTENT_TYPE, "application/did+ld+json")], axum::Json(doc)).into_response();
+            }
+            respond(status, &resolution.result)
+        }
+        Err(e) => {
+            let status = match e {
+                ResolveError::NotFound(_) => StatusCode::NOT_FOUND,
+                ResolveError::MethodNotSupported(_) => StatusCode::NOT_IMPLEMENTED,
+                ResolveError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let message = match &e {
+                ResolveError::Internal(detail) => {
+                    tracing::error!(%detail, "resolution failed");
+                    "the node failed to build a proof".to_owned()
+                }
+                other => other.to_string(),
+            };
+            let result = ResolutionResult {
+                did_document: None,
+                did_document_metadata: Default::default(),
+                did_resolution_metadata: ResolutionMetadata {
+                    content_type: None,
+                    error: Some(e.code().into()),
+                    error_message: Some(message),
+                },
+            };
+            respond(status, &result)
+        }
+    }
+}
+
+fn respond(status: StatusCode, result: &ResolutionResult) -> Response {
+    match serde_json::to_vec(result) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, RESOLUTION_MEDIA_TYPE)], body).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

@@ -1,0 +1,27 @@
+//! The ledger node's HTTP API (design.md §9): DID resolution through the
+//! Universal Resolver binding, the RFC 6962-style log endpoints, and what a
+//! client needs to write (transaction submission, author sequence numbers,
+//! node key, objects). Handlers are thin: extract, call one [`Node`]
+//! method, map the error in [`error`].
+
+pub mod error;
+mod extract;
+mod identifiers;
+mod log;
+mod tx;
+
+use crate::node::Node;
+use axum::routing::get;
+use axum::Router;
+use error::ApiError;
+
+/// The node's routes, ready to be served or nested into a larger app.
+pub fn router(node: Node) -> Router {
+    Router::new()
+        .merge(identifiers::router())
+        .merge(log::router())
+        .merge(tx::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(format!("no route for {}", uri.path())) })
+        .with_state(node)
+}

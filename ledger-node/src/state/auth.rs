@@ -1,0 +1,137 @@
+//! Signature checks: who signed a transaction, with which controller key.
+//!
+//! A signature counts only if its signer is the author or the named
+//! endorser, its key is one of that DID's *current* `capabilityInvocation`
+//! keys (so a rotated-out key authorises nothing), and it verifies under
+//! Ed25519's strict rules (no malleable signatures, no weak keys), which
+//! keeps every node's verdict identical.
+
+use super::{DidRecord, State, View};
+use crate::admission::{Admitted, Operation};
+use crate::error::Rejection;
+use ed25519_dalek::VerifyingKey;
+use idelta_types::{Did, PublicKey};
+use std::sync::Arc;
+
+/// Read access to DID records, shared by the committed state and a view.
+pub(crate) trait Lookup {
+    fn did_record(&self, did: &Did) -> Option<&Arc<DidRecord>>;
+}
+
+impl Lookup for State {
+    fn did_record(&self, did: &Did) -> Option<&Arc<DidRecord>> {
+        self.did(did)
+    }
+}
+
+impl Lookup for View<'_> {
+    fn did_record(&self, did: &Did) -> Option<&Arc<DidRecord>> {
+        self.did(did)
+    }
+}
+
+/// The valid signatures of a transaction, by party.
+#[derive(Debug, Default)]
+pub struct SignedBy {
+    /// The author's keys that signed: `(vm id, key)`.
+    pub author: Vec<(String, VerifyingKey)>,
+    /// Whether the named endorser signed.
+    pub endorser: bool,
+}
+
+/// Parses the controller keys of a document in a payload.
+pub(crate) fn document_keys(doc: &idelta_types::DidDocument) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
+    let keys = doc.controller_keys().map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
+    keys.into_iter()
+        .map(|(id, k)| match k {
+            PublicKey::Ed25519(vk) => Ok((id, vk)),
+            PublicKey::Bls12381G2(_) => Err(Rejection::InvalidDocument(format!("controller key `{id}` must be Ed25519"))),
+        })
+        .collect()
+}
+
+/// The keys that may sign for `party` in `tx`. A DID being created brings
+/// its keys in the payload; every other DID must be on the ledger, active.
+fn party_keys(lookup: &impl Lookup, tx: &Admitted, party: &Did) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
+    if let Operation::DidCreate(op) = &tx.op {
+        if *party == tx.tx.author {
+            return document_keys(&op.document);
+        }
+    }
+    let record = lookup.did_record(party).ok_or_else(|| Rejection::UnknownDid(party.clone()))?;
+    if record.deactivated.is_some() {
+        return Err(Rejection::Deactivated(party.clone()));
+    }
+    Ok(record.controller_keys.clone())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Party {
+    Author,
+    Endorser,
+}
+
+fn party_of(tx: &Admitted, signer: &Did) -> Result<Party, Rejection> {
+    if *signer == tx.tx.author {
+        Ok(Party::Author)
+    } else if tx.tx.endorser.as_ref() == Some(signer) {
+        Ok(Party::Endorser)
+    } else {
+        Err(Rejection::BadSignature(format!("{signer} is neither the author nor the endorser")))
+    }
+}
+
+/// Checks every signature of `tx`; all must be valid, the author must have
+/// signed, and a named endorser too.
+pub(crate) fn check(lookup: &impl Lookup, tx: &Admitted) -> Result<SignedBy, Rejection> {
+    let mut author_keys = None;
+    let mut endorser_keys = None;
+    let mut signed = SignedBy::default();
+    for (i, sig) in tx.sigs.iter().enumerate() {
+        let party = party_of(tx, &sig.signer)?;
+        let slot = if party == Party::Author { &mut author_keys } else { &mut endorser_keys };
+        let keys = match slot {
+            Some(k) => k,
+            None => slot.insert(party_keys(lookup, tx, &sig.signer)?),
+        };
+        let (_, key) = keys.iter().find(|(id, _)| *id == sig.vm_id).ok_or_else(|| {
+            Rejection::BadSignature(format!("{} is not a current controller key (capabilityInvocation) of {}", sig.vm_id, sig.signer))
+        })?;
+        let known = tx.preverified.contains(&(i, key.to_bytes()));
+        if !known && key.verify_strict(&tx.signing_input, &sig.signature).is_err() {
+            return Err(Rejection::BadSignature(format!("signature by {} does not verify", sig.vm_id)));
+        }
+        match party {
+            Party::Author => signed.author.push((sig.vm_id.clone(), *key)),
+            Party::Endorser => signed.endorser = true,
+        }
+    }
+    if signed.author.is_empty() {
+        return Err(Rejection::BadSignature(format!("no signature by the author {}", tx.tx.author)));
+    }
+    if let Some(e) = &tx.tx.endorser {
+        if !signed.endorser {
+            return Err(Rejection::BadSignature(format!("endorser {e} is named but did not sign")));
+        }
+    }
+    Ok(signed)
+}
+
+/// Verifies what can be verified against the committed state, off the
+/// sequencer, and records it in `tx`. Failures are left for [`check`] to
+/// report with the state the transaction is actually applied to.
+pub fn preverify(state: &State, tx: &mut Admitted) {
+    let mut verified = Vec::new();
+    for (i, sig) in tx.sigs.iter().enumerate() {
+        if party_of(tx, &sig.signer).is_err() {
+            continue;
+        }
+        let Ok(keys) = party_keys(state, tx, &sig.signer) else { continue };
+        if let Some((_, key)) = keys.iter().find(|(id, _)| *id == sig.vm_id) {
+            if key.verify_strict(&tx.signing_input, &sig.signature).is_ok() {
+                verified.push((i, key.to_bytes()));
+            }
+        }
+    }
+    tx.preverified = verified;
+}

@@ -1,0 +1,134 @@
+//! Permissioning, after Hyperledger Indy: trustees, stewards and endorsers
+//! are ledger state rooted in the genesis; trustees grant and revoke roles;
+//! an author without a role writes only with an endorser's counter-signature.
+
+use super::auth::{self, document_keys};
+use super::{DidRecord, DidVersion, Position, View};
+use crate::admission::Admitted;
+use crate::error::Rejection;
+use idelta_types::tx::{Genesis, Role, RoleGrant, RoleRevoke};
+use idelta_types::{Did, PublicKey};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Most trustees a genesis may name.
+pub const MAX_GENESIS_TRUSTEES: usize = 32;
+
+/// Requires an endorsement unless the author holds a role. A named
+/// endorser must hold a role and be active whether or not one was needed.
+/// (That the endorser signed is checked by `auth::check`.)
+pub(super) fn require_endorsement(view: &View<'_>, tx: &Admitted) -> Result<(), Rejection> {
+    if let Some(endorser) = &tx.tx.endorser {
+        let record = view.did(endorser).ok_or_else(|| Rejection::InvalidEndorser {
+            endorser: endorser.clone(),
+            reason: "not on the ledger".into(),
+        })?;
+        if record.deactivated.is_some() {
+            return Err(Rejection::InvalidEndorser { endorser: endorser.clone(), reason: "deactivated".into() });
+        }
+        if view.role(endorser).is_none() {
+            return Err(Rejection::InvalidEndorser {
+                endorser: endorser.clone(),
+                reason: "holds no trustee, steward or endorser role".into(),
+            });
+        }
+        return Ok(());
+    }
+    match view.role(&tx.tx.author) {
+        Some(_) => Ok(()),
+        None => Err(Rejection::EndorsementRequired { author: tx.tx.author.clone() }),
+    }
+}
+
+fn require_trustee(view: &View<'_>, tx: &Admitted, what: &str) -> Result<(), Rejection> {
+    if view.role(&tx.tx.author) == Some(Role::Trustee) {
+        Ok(())
+    } else {
+        Err(Rejection::Unauthorized(format!("only a trustee can {what}; {} is not one", tx.tx.author)))
+    }
+}
+
+fn require_active(view: &View<'_>, did: &Did) -> Result<(), Rejection> {
+    match view.did(did) {
+        None => Err(Rejection::UnknownDid(did.clone())),
+        Some(r) if r.deactivated.is_some() => Err(Rejection::Deactivated(did.clone())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `role.grant`: trustees only. A DID holds at most one role.
+pub(super) fn grant(view: &mut View<'_>, tx: &Admitted, op: &RoleGrant) -> Result<(), Rejection> {
+    auth::check(view, tx)?;
+    require_trustee(view, tx, "grant roles")?;
+    require_active(view, &op.did)?;
+    if view.role(&op.did) == Some(Role::Trustee) && op.role != Role::Trustee && view.active_trustees() <= 1 {
+        return Err(Rejection::LastTrustee);
+    }
+    view.changes.roles.insert(op.did.clone(), Some(op.role));
+    Ok(())
+}
+
+/// `role.revoke`: trustees only; the last active trustee stays.
+pub(super) fn revoke(view: &mut View<'_>, tx: &Admitted, op: &RoleRevoke) -> Result<(), Rejection> {
+    auth::check(view, tx)?;
+    require_trustee(view, tx, "revoke roles")?;
+    let role = view.role(&op.did).ok_or_else(|| Rejection::NoRole(op.did.clone()))?;
+    if role == Role::Trustee && view.active_trustees() <= 1 {
+        return Err(Rejection::LastTrustee);
+    }
+    view.changes.roles.insert(op.did.clone(), None);
+    Ok(())
+}
+
+/// `genesis`: only as leaf 0. Founds the network and its trustees; every
+/// founding trustee signs with the inception key its DID derives from.
+pub(super) fn genesis(view: &mut View<'_>, tx: &Admitted, op: &Genesis, at: Position) -> Result<(), Rejection> {
+    if view.network().is_some() || at.leaf_index != 0 {
+        return Err(Rejection::GenesisMisplaced);
+    }
+    let bad = |m: String| Err(Rejection::Malformed(format!("genesis: {m}")));
+    if op.network.is_empty() || op.network.len() > 64 {
+        return bad("network name must be 1 to 64 characters".into());
+    }
+    if op.trustees.is_empty() || op.trustees.len() > MAX_GENESIS_TRUSTEES {
+        return bad(format!("name 1 to {MAX_GENESIS_TRUSTEES} trustees"));
+    }
+    if tx.tx.endorser.is_some() || tx.tx.seq != 1 {
+        return bad("no endorser, and seq 1".into());
+    }
+    if op.trustees.first().map(|d| &d.id) != Some(&tx.tx.author) {
+        return bad("the author must be the first trustee".into());
+    }
+    let mut seen = HashSet::new();
+    let mut records = Vec::with_capacity(op.trustees.len());
+    for doc in &op.trustees {
+        if !seen.insert(&doc.id) {
+            return bad(format!("trustee {} is named twice", doc.id));
+        }
+        doc.validate(&doc.id).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
+        let keys = document_keys(doc)?;
+        let signed = tx.sigs.iter().any(|s| {
+            s.signer == doc.id
+                && keys.iter().any(|(id, k)| {
+                    *id == s.vm_id
+                        && doc.id.is_derived_from(&PublicKey::Ed25519(*k))
+                        && k.verify_strict(&tx.signing_input, &s.signature).is_ok()
+                })
+        });
+        if !signed {
+            return Err(Rejection::BadSignature(format!("trustee {} did not sign the genesis with its inception key", doc.id)));
+        }
+        let version = DidVersion { document: Arc::new(doc.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
+        records.push((doc.id.clone(), DidRecord { versions: vec![version], deactivated: None, controller_keys: keys }));
+    }
+    if tx.sigs.iter().any(|s| !seen.contains(&s.signer)) {
+        return Err(Rejection::BadSignature("only founding trustees may sign the genesis".into()));
+    }
+    view.changes.network = Some(op.network.clone());
+    for (did, record) in records {
+        view.changes.roles.insert(did.clone(), Some(Role::Trustee));
+        view.changes.dids.insert(did, Arc::new(record));
+    }
+    view.changes.seqs.insert(tx.tx.author.clone(), 1);
+    Ok(())
+}
