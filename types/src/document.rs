@@ -1,4 +1,4 @@
-//! DID documents as `did:idelta` stores them (DID Core §5, docs/did-method.md §4).
+//! DID documents as `did:idelta` stores them (DID Core §5, docs/did-method.md §3).
 //!
 //! The ledger keeps documents exactly as their controller wrote them, after
 //! checking the rules below, so what a resolver returns can be compared byte
@@ -116,7 +116,7 @@ impl DidDocument {
             .collect()
     }
 
-    /// Checks the rules of docs/did-method.md §4 for a document of `did`.
+    /// Checks the rules of docs/did-method.md §3 for a document of `did`.
     pub fn validate(&self, did: &Did) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidDocument(m));
         if &self.id != did {

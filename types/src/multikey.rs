@@ -6,7 +6,7 @@
 //! them before the issuer signs with them.
 
 use crate::error::{Error, Result};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 
 /// Multicodec varint prefix of `ed25519-pub` (0xed).
 const ED25519_PUB: [u8; 2] = [0xed, 0x01];
@@ -75,14 +75,16 @@ impl PublicKey {
         }
     }
 
-    /// Verifies `signature` over `message`. Only Ed25519 signs ledger
-    /// transactions; BLS keys are refused here.
+    /// Verifies `signature` over `message` under Ed25519's strict rules
+    /// (no malleable signatures, no weak keys), as the ledger does. Only
+    /// Ed25519 signs ledger transactions and tree heads; BLS keys are
+    /// refused here.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
         match self {
             PublicKey::Ed25519(key) => {
                 let sig = Signature::from_slice(signature)
                     .map_err(|_| Error::InvalidSignature(format!("Ed25519 signature must be 64 bytes, got {}", signature.len())))?;
-                key.verify(message, &sig)
+                key.verify_strict(message, &sig)
                     .map_err(|_| Error::InvalidSignature("Ed25519 signature does not verify".into()))
             }
             PublicKey::Bls12381G2(_) => Err(Error::InvalidSignature("BLS12-381 keys cannot sign ledger transactions".into())),

@@ -1,5 +1,5 @@
 //! Ledger transactions: typed operations, authors, sequence numbers and
-//! signatures over canonical bytes (design.md §4, docs/did-method.md §3).
+//! signatures over canonical bytes (design.md §4, docs/did-method.md §4).
 //!
 //! A transaction is JSON. Its *signing input* is the JCS (RFC 8785)
 //! encoding of the transaction without its `signatures` member; every

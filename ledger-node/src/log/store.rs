@@ -54,7 +54,9 @@ impl Store {
     /// covers them, durably, in one transaction.
     pub fn append(&self, first: u64, leaves: &[(Vec<u8>, Hash)], sth: &SignedTreeHead) -> Result<()> {
         let sth_json = serde_json::to_vec(sth).map_err(|e| crate::NodeError::Storage(e.to_string()))?;
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        // The default, spelled out: this commit is the acknowledgement's fsync.
+        txn.set_durability(redb::Durability::Immediate).map_err(|e| crate::NodeError::Storage(e.to_string()))?;
         {
             let mut inputs = txn.open_table(LEAVES)?;
             let mut hashes = txn.open_table(HASHES)?;

@@ -112,6 +112,7 @@ pub struct Node {
 
 /// The edge's clock: milliseconds since the Unix epoch. Library code takes
 /// time as a parameter; only the node reads the clock, once per batch.
+#[allow(clippy::disallowed_methods)]
 pub fn now_ms() -> u64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
@@ -149,8 +150,9 @@ impl Node {
         if dir.join(genesis::GENESIS_FILE).exists() || dir.join(keys::NODE_KEY_FILE).exists() {
             return Err(NodeError::Config(format!("{} is already initialised", dir.display())));
         }
-        if trustees == 0 {
-            return Err(NodeError::Config("a network needs at least one trustee".into()));
+        let most = crate::state::roles::MAX_GENESIS_TRUSTEES;
+        if trustees == 0 || trustees > most {
+            return Err(NodeError::Config(format!("a genesis names 1 to {most} trustees")));
         }
         let node_key = keys::create_node_key(dir)?;
         let signing: Vec<SigningKey> = (0..trustees).map(|_| SigningKey::generate(&mut rand::rngs::OsRng)).collect();

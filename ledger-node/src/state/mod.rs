@@ -259,3 +259,6 @@ impl View<'_> {
         trustees.into_iter().filter(|d| self.did(d).is_some_and(|r| r.deactivated.is_none())).count()
     }
 }
+
+#[cfg(test)]
+mod tests;

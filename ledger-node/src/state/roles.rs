@@ -11,8 +11,9 @@ use idelta_types::{Did, PublicKey};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Most trustees a genesis may name.
-pub const MAX_GENESIS_TRUSTEES: usize = 32;
+/// Most trustees a genesis may name: each signs it, and a transaction
+/// carries at most this many signatures.
+pub const MAX_GENESIS_TRUSTEES: usize = crate::admission::MAX_SIGNATURES;
 
 /// Requires an endorsement unless the author holds a role. A named
 /// endorser must hold a role and be active whether or not one was needed.
@@ -73,7 +74,8 @@ pub(super) fn revoke(view: &mut View<'_>, tx: &Admitted, op: &RoleRevoke) -> Res
     auth::check(view, tx)?;
     require_trustee(view, tx, "revoke roles")?;
     let role = view.role(&op.did).ok_or_else(|| Rejection::NoRole(op.did.clone()))?;
-    if role == Role::Trustee && view.active_trustees() <= 1 {
+    let target_active = view.did(&op.did).is_some_and(|r| r.deactivated.is_none());
+    if role == Role::Trustee && target_active && view.active_trustees() <= 1 {
         return Err(Rejection::LastTrustee);
     }
     view.changes.roles.insert(op.did.clone(), None);
@@ -107,15 +109,17 @@ pub(super) fn genesis(view: &mut View<'_>, tx: &Admitted, op: &Genesis, at: Posi
         }
         doc.validate(&doc.id).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
         let keys = document_keys(doc)?;
-        let signed = tx.sigs.iter().any(|s| {
-            s.signer == doc.id
-                && keys.iter().any(|(id, k)| {
-                    *id == s.vm_id
-                        && doc.id.is_derived_from(&PublicKey::Ed25519(*k))
-                        && k.verify_strict(&tx.signing_input, &s.signature).is_ok()
-                })
-        });
-        if !signed {
+        let mut by_inception_key = false;
+        for s in tx.sigs.iter().filter(|s| s.signer == doc.id) {
+            let (_, key) = keys.iter().find(|(id, _)| *id == s.vm_id).ok_or_else(|| {
+                Rejection::BadSignature(format!("{} is not a controller key of trustee {}", s.vm_id, doc.id))
+            })?;
+            if key.verify_strict(&tx.signing_input, &s.signature).is_err() {
+                return Err(Rejection::BadSignature(format!("genesis signature by {} does not verify", s.vm_id)));
+            }
+            by_inception_key |= doc.id.is_derived_from(&PublicKey::Ed25519(*key));
+        }
+        if !by_inception_key {
             return Err(Rejection::BadSignature(format!("trustee {} did not sign the genesis with its inception key", doc.id)));
         }
         let version = DidVersion { document: Arc::new(doc.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
