@@ -106,8 +106,9 @@ pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
             return Err(Rejection::BadSignature(format!("signer `{}` must be a `did#fragment` key id", s.signer)));
         }
         let bytes = s.bytes().map_err(|e| Rejection::BadSignature(e.to_string()))?;
-        let signature = Signature::from_slice(&bytes)
-            .map_err(|_| Rejection::BadSignature(format!("signature of {} must be 64 bytes, got {}", s.signer, bytes.len())))?;
+        let signature = Signature::from_slice(&bytes).map_err(|_| {
+            Rejection::BadSignature(format!("signature of {} must be 64 bytes, got {}", s.signer, bytes.len()))
+        })?;
         sigs.push(ParsedSignature { signer: url.did, vm_id: s.signer.clone(), signature });
     }
     let op = match tx.tx_type {

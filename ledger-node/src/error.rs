@@ -35,7 +35,9 @@ pub enum Rejection {
     Unauthorized(String),
     /// Returned when `seq` is not one more than the author's last: a replay
     /// or a gap.
-    #[error("sequence number {got} of {author} is out of order: expected {expected} (a replayed or skipped transaction)")]
+    #[error(
+        "sequence number {got} of {author} is out of order: expected {expected} (a replayed or skipped transaction)"
+    )]
     Sequence {
         /// The author.
         author: Did,
@@ -112,7 +114,14 @@ macro_rules! storage_from {
         }
     )*};
 }
-storage_from!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, std::io::Error);
+storage_from!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    std::io::Error
+);
 
 /// Result with [`NodeError`].
 pub type Result<T, E = NodeError> = std::result::Result<T, E>;

@@ -27,7 +27,8 @@ pub fn build(network: &str, trustees: &[SigningKey]) -> Result<SignedTransaction
         .collect();
     let author = Did::idelta_from_key(&PublicKey::Ed25519(first.verifying_key()));
     let payload = Genesis { network: network.to_owned(), trustees: docs };
-    let mut tx = SignedTransaction::new(TxType::Genesis, author, 1, &payload, None).map_err(|e| NodeError::Config(e.to_string()))?;
+    let mut tx = SignedTransaction::new(TxType::Genesis, author, 1, &payload, None)
+        .map_err(|e| NodeError::Config(e.to_string()))?;
     for key in trustees {
         let did = Did::idelta_from_key(&PublicKey::Ed25519(key.verifying_key()));
         tx.add_signature(did.with_fragment("key-1"), |m| key.sign(m).to_bytes())
@@ -39,7 +40,8 @@ pub fn build(network: &str, trustees: &[SigningKey]) -> Result<SignedTransaction
 /// Reads `genesis.json` from a data directory.
 pub fn load(dir: &Path) -> Result<SignedTransaction> {
     let path = dir.join(GENESIS_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| NodeError::Config(format!("cannot read {}: {e} (run `idelta ledger init` first)", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        NodeError::Config(format!("cannot read {}: {e} (run `idelta ledger init` first)", path.display()))
+    })?;
     serde_json::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
 }

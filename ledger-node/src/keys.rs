@@ -27,7 +27,8 @@ pub fn secret_from_multibase(text: &str) -> Result<SigningKey> {
         .strip_prefix('z')
         .ok_or_else(|| NodeError::Config("secretKeyMultibase must be base58btc (`z…`)".into()))?;
     let bytes = Zeroizing::new(
-        idelta_types::multikey::base58btc_decode(body).map_err(|e| NodeError::Config(format!("secretKeyMultibase: {e}")))?,
+        idelta_types::multikey::base58btc_decode(body)
+            .map_err(|e| NodeError::Config(format!("secretKeyMultibase: {e}")))?,
     );
     let raw: [u8; 32] = bytes
         .strip_prefix(ED25519_PRIV.as_slice())
@@ -60,8 +61,9 @@ pub fn create_node_key(dir: &Path) -> Result<SigningKey> {
 /// Loads the node key of a data directory.
 pub fn load_node_key(dir: &Path) -> Result<SigningKey> {
     let path = dir.join(NODE_KEY_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| NodeError::Config(format!("cannot read {}: {e} (run `idelta ledger init` first)", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        NodeError::Config(format!("cannot read {}: {e} (run `idelta ledger init` first)", path.display()))
+    })?;
     let file: NodeKeyFile =
         serde_json::from_str(&text).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
     secret_from_multibase(&file.secret_key_multibase)
@@ -84,9 +86,8 @@ pub fn write_private<T: Serialize>(path: &Path, value: &T, replace: bool) -> Res
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| NodeError::Config(format!("cannot write {}: {e}", path.display())))?;
+    let mut file =
+        options.open(path).map_err(|e| NodeError::Config(format!("cannot write {}: {e}", path.display())))?;
     file.write_all(&json)?;
     file.sync_all()?;
     Ok(())

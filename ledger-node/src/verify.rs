@@ -61,7 +61,10 @@ impl Replayer {
         }
         let hash = leaf_hash(&leaf.input);
         if leaf.hash != hash {
-            return Err(corrupt(leaf.index, "its input does not hash to the stored leaf hash (tampered or damaged entry)"));
+            return Err(corrupt(
+                leaf.index,
+                "its input does not hash to the stored leaf hash (tampered or damaged entry)",
+            ));
         }
         let decoded = LeafInput::decode(&leaf.input).map_err(|e| corrupt(leaf.index, e))?;
         if decoded.timestamp_ms < self.batch_time {
@@ -97,7 +100,8 @@ impl Replayer {
 /// Replays `store`, checking every leaf and the stored tree head against
 /// `node_key`.
 pub fn replay(store: &Store, node_key: &PublicKey) -> Result<Replayed> {
-    let mut r = Replayer { state: State::default(), tree: MerkleTree::new(), batch: Vec::new(), batch_time: 0, batch_first: 0 };
+    let mut r =
+        Replayer { state: State::default(), tree: MerkleTree::new(), batch: Vec::new(), batch_time: 0, batch_first: 0 };
     store.for_each_leaf(|leaf| r.leaf(leaf))?;
     r.flush()?;
     let sth = store.sth()?;
@@ -113,8 +117,7 @@ pub fn replay(store: &Store, node_key: &PublicKey) -> Result<Replayed> {
         if sth.root().ok() != Some(root) {
             return Err(NodeError::Corrupt("recomputed root differs from the stored signed tree head".into()));
         }
-        sth.verify(node_key)
-            .map_err(|e| NodeError::Corrupt(format!("stored tree head signature: {e}")))?;
+        sth.verify(node_key).map_err(|e| NodeError::Corrupt(format!("stored tree head signature: {e}")))?;
     } else if !r.tree.is_empty() {
         return Err(NodeError::Corrupt("leaves are stored but no signed tree head".into()));
     }

@@ -34,10 +34,8 @@ pub mod b64 {
     /// Decodes a base64 SHA-256 value (exactly 32 bytes).
     pub fn decode_hash(field: &'static str, text: &str) -> Result<[u8; 32]> {
         let bytes = decode(field, text)?;
-        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::Encoding {
-            field,
-            reason: format!("expected 32 bytes, got {}", bytes.len()),
-        })
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| Error::Encoding { field, reason: format!("expected 32 bytes, got {}", bytes.len()) })
     }
 }
 

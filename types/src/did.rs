@@ -76,9 +76,7 @@ impl FromStr for Did {
 
     fn from_str(s: &str) -> Result<Self> {
         let rest = s.strip_prefix("did:").ok_or_else(|| invalid(s, "must start with `did:`"))?;
-        let (method, id) = rest
-            .split_once(':')
-            .ok_or_else(|| invalid(s, "missing method-specific identifier"))?;
+        let (method, id) = rest.split_once(':').ok_or_else(|| invalid(s, "missing method-specific identifier"))?;
         if method.is_empty() || !method.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
             return Err(invalid(s, "method name must be lowercase letters and digits"));
         }
@@ -89,9 +87,8 @@ impl FromStr for Did {
             return Err(invalid(s, "method-specific identifier has a character DID syntax forbids"));
         }
         if method == IDELTA_METHOD {
-            let bytes = bs58::decode(id)
-                .into_vec()
-                .map_err(|_| invalid(s, "did:idelta identifier must be base58btc"))?;
+            let bytes =
+                bs58::decode(id).into_vec().map_err(|_| invalid(s, "did:idelta identifier must be base58btc"))?;
             if bytes.len() != IDELTA_ID_LEN || bs58::encode(&bytes).into_string() != id {
                 return Err(invalid(s, "did:idelta identifier must encode exactly 16 bytes"));
             }

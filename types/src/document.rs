@@ -108,9 +108,9 @@ impl DidDocument {
         self.capability_invocation
             .iter()
             .map(|id| {
-                let vm = self
-                    .method(id)
-                    .ok_or_else(|| Error::InvalidDocument(format!("capabilityInvocation `{id}` names no verification method")))?;
+                let vm = self.method(id).ok_or_else(|| {
+                    Error::InvalidDocument(format!("capabilityInvocation `{id}` names no verification method"))
+                })?;
                 Ok((id.clone(), PublicKey::from_multibase(&vm.public_key_multibase)?))
             })
             .collect()
@@ -231,8 +231,13 @@ mod tests {
         let mut d = doc.clone();
         d.service.push(Service { id: "#svc".into(), kind: "X".into(), service_endpoint: "https://a".into() });
         assert!(d.validate(&did).is_err());
-        let other = Did::idelta_from_key(&PublicKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]).verifying_key()));
+        let other = Did::idelta_from_key(&PublicKey::Ed25519(
+            ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]).verifying_key(),
+        ));
         assert!(doc.validate(&other).is_err());
-        assert!(serde_json::from_str::<DidDocument>(r#"{"id":"did:web:a","@context":[],"verificationMethod":[],"extra":1}"#).is_err());
+        assert!(serde_json::from_str::<DidDocument>(
+            r#"{"id":"did:web:a","@context":[],"verificationMethod":[],"extra":1}"#
+        )
+        .is_err());
     }
 }

@@ -46,7 +46,8 @@ impl LeafInput {
         if *version != LEAF_VERSION {
             return Err(malformed("unknown version byte"));
         }
-        let ts: [u8; 8] = rest.get(..8).and_then(|s| s.try_into().ok()).ok_or_else(|| malformed("truncated timestamp"))?;
+        let ts: [u8; 8] =
+            rest.get(..8).and_then(|s| s.try_into().ok()).ok_or_else(|| malformed("truncated timestamp"))?;
         let body = rest.get(8..).unwrap_or_default();
         let tx: SignedTransaction = serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
         if tx.canonical_bytes()? != body {
@@ -202,7 +203,11 @@ mod tests {
             tree_size: 3,
             timestamp: 9,
             sha256_root_hash: b64::encode(root),
-            signatures: vec![SthSignature { signer: node_signer_id(&pk), alg: "EdDSA".into(), signature: b64::encode(sig.to_bytes()) }],
+            signatures: vec![SthSignature {
+                signer: node_signer_id(&pk),
+                alg: "EdDSA".into(),
+                signature: b64::encode(sig.to_bytes()),
+            }],
         };
         sth.verify(&pk).unwrap();
         sth.tree_size = 4;

@@ -153,16 +153,10 @@ pub fn root_from_inclusion_proof(
 ) -> Result<Hash, ProofError> {
     // Step 1.
     if leaf_index >= tree_size {
-        return Err(ProofError::IndexOutOfRange {
-            leaf_index,
-            tree_size,
-        });
+        return Err(ProofError::IndexOutOfRange { leaf_index, tree_size });
     }
     let expected = inclusion_proof_len(leaf_index, tree_size);
-    let wrong_length = ProofError::WrongProofLength {
-        expected,
-        actual: audit_path.len(),
-    };
+    let wrong_length = ProofError::WrongProofLength { expected, actual: audit_path.len() };
     if audit_path.len() != expected {
         return Err(wrong_length);
     }
@@ -236,10 +230,7 @@ pub fn verify_consistency(
     }
     if first == second || first == 0 {
         if !proof.is_empty() {
-            return Err(ProofError::WrongProofLength {
-                expected: 0,
-                actual: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected: 0, actual: proof.len() });
         }
         let first_ok = first != 0 || *first_root == empty_root();
         if !first_ok || (first == second && first_root != second_root) {
@@ -249,10 +240,7 @@ pub fn verify_consistency(
     }
     // Now 0 < first < second.
     let expected = consistency_proof_len(first, second);
-    let wrong_length = ProofError::WrongProofLength {
-        expected,
-        actual: proof.len(),
-    };
+    let wrong_length = ProofError::WrongProofLength { expected, actual: proof.len() };
     if proof.len() != expected {
         return Err(wrong_length);
     }
@@ -376,13 +364,7 @@ mod tests {
                     h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
                 ],
             ),
-            (
-                2,
-                3,
-                vec![h(
-                    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-                )],
-            ),
+            (2, 3, vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")]),
             (
                 1,
                 5,
@@ -445,10 +427,7 @@ mod tests {
 
     #[test]
     fn empty_root_is_sha256_of_empty_string() {
-        assert_eq!(
-            empty_root(),
-            h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        );
+        assert_eq!(empty_root(), h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
     }
 
     #[test]
@@ -485,10 +464,7 @@ mod tests {
         for (index, size, proof) in ct_inclusion_vectors() {
             let leaf = leaf_hash(CT_LEAVES[index as usize]);
             let root = ct_root(size);
-            assert_eq!(
-                root_from_inclusion_proof(index, size, &leaf, &proof),
-                Ok(root)
-            );
+            assert_eq!(root_from_inclusion_proof(index, size, &leaf, &proof), Ok(root));
             verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
 
             let wrong_leaf = leaf_hash(b"WrongLeaf");
@@ -505,10 +481,7 @@ mod tests {
                 for bit in [0, 3, 255] {
                     let mut bad = proof.clone();
                     bad[i] = flip(&bad[i], bit);
-                    assert_eq!(
-                        verify_inclusion(index, size, &leaf, &bad, &root),
-                        Err(ProofError::RootMismatch)
-                    );
+                    assert_eq!(verify_inclusion(index, size, &leaf, &bad, &root), Err(ProofError::RootMismatch));
                 }
             }
             let mut longer = proof.clone();
@@ -535,10 +508,7 @@ mod tests {
             if first == second {
                 continue;
             }
-            assert_eq!(
-                verify_consistency(first, second, &r2, &r1, &proof),
-                Err(ProofError::RootMismatch)
-            );
+            assert_eq!(verify_consistency(first, second, &r2, &r1, &proof), Err(ProofError::RootMismatch));
             for other in 1..=8 {
                 if other != first {
                     let wrong_old = ct_root(other);
@@ -554,9 +524,7 @@ mod tests {
             assert!(verify_consistency(first + 1, second, &r1, &r2, &proof).is_err());
             assert!(verify_consistency(first, second * 2, &r1, &r2, &proof).is_err());
             assert!(verify_consistency(first, second / 2, &r1, &r2, &proof).is_err());
-            assert!(
-                verify_consistency(first, second, &r1, &r2, &proof[..proof.len() - 1]).is_err()
-            );
+            assert!(verify_consistency(first, second, &r1, &r2, &proof[..proof.len() - 1]).is_err());
             for extra in [r1, r2, proof[0]] {
                 let mut longer = proof.clone();
                 longer.push(extra);
@@ -568,10 +536,7 @@ mod tests {
             for i in 0..proof.len() {
                 let mut bad = proof.clone();
                 bad[i] = flip(&bad[i], 4);
-                assert_eq!(
-                    verify_consistency(first, second, &r1, &r2, &bad),
-                    Err(ProofError::RootMismatch)
-                );
+                assert_eq!(verify_consistency(first, second, &r1, &r2, &bad), Err(ProofError::RootMismatch));
             }
         }
     }
@@ -580,16 +545,10 @@ mod tests {
     fn single_leaf_tree_has_empty_proof() {
         let leaf = leaf_hash(b"data");
         verify_inclusion(0, 1, &leaf, &[], &leaf).unwrap();
-        assert_eq!(
-            verify_inclusion(0, 1, &leaf, &[], &empty_root()),
-            Err(ProofError::RootMismatch)
-        );
+        assert_eq!(verify_inclusion(0, 1, &leaf, &[], &empty_root()), Err(ProofError::RootMismatch));
         assert_eq!(
             verify_inclusion(0, 1, &leaf, &[leaf], &leaf),
-            Err(ProofError::WrongProofLength {
-                expected: 0,
-                actual: 1
-            })
+            Err(ProofError::WrongProofLength { expected: 0, actual: 1 })
         );
     }
 
@@ -599,10 +558,7 @@ mod tests {
         for (index, size) in [(0, 0), (1, 0), (1, 1), (2, 1), (u64::MAX, u64::MAX)] {
             assert_eq!(
                 verify_inclusion(index, size, &some, &[], &empty_root()),
-                Err(ProofError::IndexOutOfRange {
-                    leaf_index: index,
-                    tree_size: size
-                })
+                Err(ProofError::IndexOutOfRange { leaf_index: index, tree_size: size })
             );
         }
     }
@@ -614,59 +570,26 @@ mod tests {
         // Equal sizes: empty proof and equal roots.
         verify_consistency(0, 0, &e, &e, &[]).unwrap();
         verify_consistency(5, 5, &a, &a, &[]).unwrap();
-        assert_eq!(
-            verify_consistency(5, 5, &a, &b, &[]),
-            Err(ProofError::RootMismatch)
-        );
-        assert_eq!(
-            verify_consistency(0, 0, &e, &a, &[]),
-            Err(ProofError::RootMismatch)
-        );
-        assert_eq!(
-            verify_consistency(0, 0, &a, &a, &[]),
-            Err(ProofError::RootMismatch)
-        );
+        assert_eq!(verify_consistency(5, 5, &a, &b, &[]), Err(ProofError::RootMismatch));
+        assert_eq!(verify_consistency(0, 0, &e, &a, &[]), Err(ProofError::RootMismatch));
+        assert_eq!(verify_consistency(0, 0, &a, &a, &[]), Err(ProofError::RootMismatch));
         assert_eq!(
             verify_consistency(5, 5, &a, &a, &[a]),
-            Err(ProofError::WrongProofLength {
-                expected: 0,
-                actual: 1
-            })
+            Err(ProofError::WrongProofLength { expected: 0, actual: 1 })
         );
         // From the empty tree: trivially consistent, with an empty proof.
         verify_consistency(0, 1, &e, &a, &[]).unwrap();
         verify_consistency(0, u64::MAX, &e, &b, &[]).unwrap();
         assert_eq!(
             verify_consistency(0, 3, &e, &a, &[e]),
-            Err(ProofError::WrongProofLength {
-                expected: 0,
-                actual: 1
-            })
+            Err(ProofError::WrongProofLength { expected: 0, actual: 1 })
         );
-        assert_eq!(
-            verify_consistency(0, 3, &a, &b, &[]),
-            Err(ProofError::RootMismatch)
-        );
+        assert_eq!(verify_consistency(0, 3, &a, &b, &[]), Err(ProofError::RootMismatch));
         // Shrinking.
-        assert_eq!(
-            verify_consistency(2, 1, &a, &b, &[]),
-            Err(ProofError::InvalidSizes {
-                first: 2,
-                second: 1
-            })
-        );
-        assert_eq!(
-            verify_consistency(1, 0, &a, &e, &[]),
-            Err(ProofError::InvalidSizes {
-                first: 1,
-                second: 0
-            })
-        );
+        assert_eq!(verify_consistency(2, 1, &a, &b, &[]), Err(ProofError::InvalidSizes { first: 2, second: 1 }));
+        assert_eq!(verify_consistency(1, 0, &a, &e, &[]), Err(ProofError::InvalidSizes { first: 1, second: 0 }));
         // 0 < first < second needs a non-empty proof.
-        assert!(matches!(
-            verify_consistency(1, 2, &a, &b, &[]),
-            Err(ProofError::WrongProofLength { actual: 0, .. })
-        ));
+        assert!(matches!(verify_consistency(1, 2, &a, &b, &[]), Err(ProofError::WrongProofLength { actual: 0, .. })));
     }
 
     #[test]

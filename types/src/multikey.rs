@@ -82,14 +82,27 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
         match self {
             PublicKey::Ed25519(key) => {
-                let sig = Signature::from_slice(signature)
-                    .map_err(|_| Error::InvalidSignature(format!("Ed25519 signature must be 64 bytes, got {}", signature.len())))?;
+                let sig = Signature::from_slice(signature).map_err(|_| {
+                    Error::InvalidSignature(format!("Ed25519 signature must be 64 bytes, got {}", signature.len()))
+                })?;
                 key.verify_strict(message, &sig)
                     .map_err(|_| Error::InvalidSignature("Ed25519 signature does not verify".into()))
             }
-            PublicKey::Bls12381G2(_) => Err(Error::InvalidSignature("BLS12-381 keys cannot sign ledger transactions".into())),
+            PublicKey::Bls12381G2(_) => {
+                Err(Error::InvalidSignature("BLS12-381 keys cannot sign ledger transactions".into()))
+            }
         }
     }
+}
+
+/// base58btc (Bitcoin alphabet) encoding, as multibase `z` uses it.
+pub fn base58btc(bytes: &[u8]) -> String {
+    bs58::encode(bytes).into_string()
+}
+
+/// base58btc decoding.
+pub fn base58btc_decode(text: &str) -> Result<Vec<u8>> {
+    bs58::decode(text).into_vec().map_err(|e| Error::InvalidKey(e.to_string()))
 }
 
 #[cfg(test)]
@@ -123,14 +136,4 @@ mod tests {
         assert!(matches!(PublicKey::from_multibase(&bls).unwrap(), PublicKey::Bls12381G2(_)));
         assert!(bls.starts_with("zUC7"), "{bls}");
     }
-}
-
-/// base58btc (Bitcoin alphabet) encoding, as multibase `z` uses it.
-pub fn base58btc(bytes: &[u8]) -> String {
-    bs58::encode(bytes).into_string()
-}
-
-/// base58btc decoding.
-pub fn base58btc_decode(text: &str) -> Result<Vec<u8>> {
-    bs58::decode(text).into_vec().map_err(|e| Error::InvalidKey(e.to_string()))
 }

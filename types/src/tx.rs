@@ -128,7 +128,13 @@ struct Unsigned<'a> {
 
 impl SignedTransaction {
     /// An unsigned transaction; add signatures with [`SignedTransaction::add_signature`].
-    pub fn new<P: Serialize>(tx_type: TxType, author: Did, seq: u64, payload: &P, endorser: Option<Did>) -> Result<Self> {
+    pub fn new<P: Serialize>(
+        tx_type: TxType,
+        author: Did,
+        seq: u64,
+        payload: &P,
+        endorser: Option<Did>,
+    ) -> Result<Self> {
         let payload = serde_json::to_value(payload).map_err(|e| Error::MalformedTransaction(e.to_string()))?;
         Ok(SignedTransaction { tx_type, author, seq, payload, endorser, signatures: vec![] })
     }
@@ -309,14 +315,21 @@ mod tests {
 
     #[test]
     fn rejects_unknown_members_and_types() {
-        assert!(serde_json::from_str::<SignedTransaction>(r#"{"type":"nym","author":"did:web:a","seq":1,"payload":{},"signatures":[]}"#).is_err());
-        assert!(serde_json::from_str::<SignedTransaction>(r#"{"type":"did.deactivate","author":"did:web:a","seq":1,"payload":{},"signatures":[],"x":1}"#).is_err());
+        assert!(serde_json::from_str::<SignedTransaction>(
+            r#"{"type":"nym","author":"did:web:a","seq":1,"payload":{},"signatures":[]}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<SignedTransaction>(
+            r#"{"type":"did.deactivate","author":"did:web:a","seq":1,"payload":{},"signatures":[],"x":1}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn object_names_are_checked() {
         let did: Did = "did:web:example.com".parse().unwrap();
-        let put = |name: &str| ObjectPut { kind: ObjectKind::Schema, name: name.into(), content: serde_json::json!({}) };
+        let put =
+            |name: &str| ObjectPut { kind: ObjectKind::Schema, name: name.into(), content: serde_json::json!({}) };
         assert_eq!(put("employee-1.0").object_id(&did).unwrap(), "did:web:example.com/schema/employee-1.0");
         assert!(put("").object_id(&did).is_err());
         assert!(put("a/b").object_id(&did).is_err());

@@ -17,6 +17,9 @@ pub enum ApiError {
     /// Returned when a path or query parameter is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// Returned when a request body exceeds the limit (bytes).
+    #[error("the request body exceeds {0} bytes")]
+    TooLarge(usize),
     /// Returned for an unknown route or object.
     #[error("{0}")]
     NotFound(String),
@@ -46,7 +49,9 @@ fn rejection_status(r: &Rejection) -> (StatusCode, &'static str, &'static str) {
         EndorsementRequired { .. } => (StatusCode::FORBIDDEN, "endorsement-required", "Endorsement required"),
         InvalidEndorser { .. } => (StatusCode::FORBIDDEN, "invalid-endorser", "Endorser not accepted"),
         Unauthorized(_) => (StatusCode::FORBIDDEN, "unauthorized", "Not authorised"),
-        NotSelfCertifying(_) => (StatusCode::FORBIDDEN, "not-self-certifying", "DID not derived from its inception key"),
+        NotSelfCertifying(_) => {
+            (StatusCode::FORBIDDEN, "not-self-certifying", "DID not derived from its inception key")
+        }
         Sequence { .. } => (StatusCode::CONFLICT, "sequence", "Sequence number out of order"),
         AlreadyExists(_) => (StatusCode::CONFLICT, "already-exists", "DID already exists"),
         LastTrustee => (StatusCode::CONFLICT, "last-trustee", "Last trustee"),
@@ -66,7 +71,9 @@ impl ApiError {
                 let (status, code, title) = rejection_status(r);
                 (status, code, title, r.to_string())
             }
-            ApiError::Node(NodeError::OutOfRange(m)) => (StatusCode::BAD_REQUEST, "out-of-range", "Out of range", m.clone()),
+            ApiError::Node(NodeError::OutOfRange(m)) => {
+                (StatusCode::BAD_REQUEST, "out-of-range", "Out of range", m.clone())
+            }
             ApiError::Node(NodeError::Unavailable(_) | NodeError::Storage(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -81,6 +88,9 @@ impl ApiError {
             ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request", m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not-found", "Not found", m.clone()),
+            ApiError::TooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large", self.to_string())
+            }
         }
     }
 }
@@ -91,7 +101,8 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let problem = Problem { kind: format!("urn:idelta:problem:{code}"), title, status: status.as_u16(), detail, code };
+        let problem =
+            Problem { kind: format!("urn:idelta:problem:{code}"), title, status: status.as_u16(), detail, code };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
     }

@@ -26,13 +26,17 @@ struct Options {
 
 /// Whether the client asked for the bare document rather than a result.
 fn wants_document(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/did+ld+json") || a.contains("application/did+json") || a.contains("application/did;"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| {
+        a.contains("application/did+ld+json") || a.contains("application/did+json") || a.contains("application/did;")
+    })
 }
 
-async fn resolve(State(node): State<Node>, Path(did): Path<String>, Query(q): Query<Options>, headers: HeaderMap) -> Response {
+async fn resolve(
+    State(node): State<Node>,
+    Path(did): Path<String>,
+    Query(q): Query<Options>,
+    headers: HeaderMap,
+) -> Response {
     let options = ResolveOptions { version_id: q.version_id, version_time: q.version_time };
     match node.resolve(&did, &options) {
         Ok(resolution) => {

@@ -31,7 +31,10 @@ struct InclusionQuery {
     tree_size: u64,
 }
 
-async fn inclusion(State(node): State<Node>, Query(q): Query<InclusionQuery>) -> Result<Json<InclusionProof>, ApiError> {
+async fn inclusion(
+    State(node): State<Node>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<InclusionProof>, ApiError> {
     Ok(Json(node.inclusion_proof(q.leaf_index, q.tree_size)?))
 }
 
@@ -41,6 +44,9 @@ struct ConsistencyQuery {
     second: u64,
 }
 
-async fn consistency(State(node): State<Node>, Query(q): Query<ConsistencyQuery>) -> Result<Json<ConsistencyProof>, ApiError> {
+async fn consistency(
+    State(node): State<Node>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
     Ok(Json(node.consistency_proof(q.first, q.second)?))
 }

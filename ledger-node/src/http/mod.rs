@@ -23,5 +23,6 @@ pub fn router(node: Node) -> Router {
         .merge(tx::router())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(format!("no route for {}", uri.path())) })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(node)
 }

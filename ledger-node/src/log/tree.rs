@@ -80,9 +80,7 @@ pub struct MerkleTree {
 
 impl std::fmt::Debug for MerkleTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MerkleTree")
-            .field("len", &self.len())
-            .finish_non_exhaustive()
+        f.debug_struct("MerkleTree").field("len", &self.len()).finish_non_exhaustive()
     }
 }
 
@@ -155,10 +153,7 @@ impl MerkleTree {
     pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, TreeError> {
         self.check_size(tree_size)?;
         if leaf_index >= tree_size {
-            return Err(TreeError::IndexOutOfRange {
-                leaf_index,
-                tree_size,
-            });
+            return Err(TreeError::IndexOutOfRange { leaf_index, tree_size });
         }
         // Walk from the root to the leaf, collecting siblings top-down. Only
         // the first left turn (if any) has a right sibling on the tree's
@@ -259,10 +254,7 @@ impl MerkleTree {
             remaining &= remaining - 1;
             chunk_end = chunk_start;
         }
-        acc.ok_or(TreeError::MissingNode {
-            level: 0,
-            index: start,
-        })
+        acc.ok_or(TreeError::MissingNode { level: 0, index: start })
     }
 }
 
@@ -391,28 +383,11 @@ mod tests {
         let d = leaf_inputs(top);
         let leaves = d.iter().map(|x| leaf_hash(x)).collect();
         let roots = (0..=top).map(|n| rfc_mth(&d[..n])).collect();
-        let paths = (0..=top)
-            .map(|n| (0..n).map(|i| rfc_path(i, &d[..n])).collect())
-            .collect();
+        let paths = (0..=top).map(|n| (0..n).map(|i| rfc_path(i, &d[..n])).collect()).collect();
         let proofs = (0..=top)
-            .map(|n| {
-                (0..=n)
-                    .map(|m| {
-                        if m == 0 {
-                            Vec::new()
-                        } else {
-                            rfc_proof(m, &d[..n])
-                        }
-                    })
-                    .collect()
-            })
+            .map(|n| (0..=n).map(|m| if m == 0 { Vec::new() } else { rfc_proof(m, &d[..n]) }).collect())
             .collect();
-        Reference {
-            leaves,
-            roots,
-            paths,
-            proofs,
-        }
+        Reference { leaves, roots, paths, proofs }
     }
 
     fn flip(hash: &Hash, bit: usize) -> Hash {
@@ -443,11 +418,7 @@ mod tests {
         for (n, want) in roots.iter().enumerate() {
             let hex_of = |h: Hash| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
             assert_eq!(hex_of(rfc_mth(&d[..n])), *want, "reference, size {n}");
-            assert_eq!(
-                hex_of(tree.root(n as u64).unwrap()),
-                *want,
-                "tree, size {n}"
-            );
+            assert_eq!(hex_of(tree.root(n as u64).unwrap()), *want, "tree, size {n}");
         }
     }
 
@@ -463,11 +434,7 @@ mod tests {
             tree.push(r.leaves[len - 1]);
             assert_eq!(tree.len(), len as u64);
             for n in 0..=len {
-                assert_eq!(
-                    tree.root(n as u64).unwrap(),
-                    r.roots[n],
-                    "root({n}), len {len}"
-                );
+                assert_eq!(tree.root(n as u64).unwrap(), r.roots[n], "root({n}), len {len}");
                 for i in 0..n {
                     let proof = tree.inclusion_proof(i as u64, n as u64).unwrap();
                     assert_eq!(proof, r.paths[n][i], "PATH({i}, D[{n}]), len {len}");
@@ -479,10 +446,7 @@ mod tests {
                 let proof = &r.paths[n][i];
                 let (i64_, n64) = (i as u64, n as u64);
                 verify_inclusion(i64_, n64, &r.leaves[i], proof, &r.roots[n]).unwrap();
-                assert_eq!(
-                    root_from_inclusion_proof(i64_, n64, &r.leaves[i], proof),
-                    Ok(r.roots[n])
-                );
+                assert_eq!(root_from_inclusion_proof(i64_, n64, &r.leaves[i], proof), Ok(r.roots[n]));
             }
         }
     }
@@ -504,14 +468,7 @@ mod tests {
         }
         for n in 1..=MAX {
             for m in 1..=n {
-                verify_consistency(
-                    m as u64,
-                    n as u64,
-                    &r.roots[m],
-                    &r.roots[n],
-                    &r.proofs[n][m],
-                )
-                .unwrap();
+                verify_consistency(m as u64, n as u64, &r.roots[m], &r.roots[n], &r.proofs[n][m]).unwrap();
             }
             // From the empty tree: the verifier accepts an empty proof.
             verify_consistency(0, n as u64, &empty_root(), &r.roots[n], &[]).unwrap();
@@ -563,10 +520,7 @@ mod tests {
                 }
                 // Truncated, extended at either end, elements swapped.
                 if let Some((_, head)) = proof.split_last() {
-                    assert!(matches!(
-                        check(i64_, n64, &leaf, head, &root),
-                        Err(ProofError::WrongProofLength { .. })
-                    ));
+                    assert!(matches!(check(i64_, n64, &leaf, head, &root), Err(ProofError::WrongProofLength { .. })));
                 }
                 for extra in [root, leaf, [0; 32]] {
                     let mut longer = proof.clone();
@@ -634,10 +588,7 @@ mod tests {
                 check(m64, n64, &old, &new, proof).unwrap();
                 // Swapped roots (always different here: distinct leaves).
                 assert_ne!(old, new);
-                assert_eq!(
-                    check(m64, n64, &new, &old, proof),
-                    Err(ProofError::RootMismatch)
-                );
+                assert_eq!(check(m64, n64, &new, &old, proof), Err(ProofError::RootMismatch));
                 // Wrong old root / wrong new root: every other size's root,
                 // and a bit-flipped one.
                 for (s, other) in r.roots.iter().enumerate() {
@@ -668,18 +619,12 @@ mod tests {
                 // Empty, truncated, extended at either end, swapped.
                 assert!(check(m64, n64, &old, &new, &[]).is_err());
                 if let Some((_, head)) = proof.split_last() {
-                    assert!(matches!(
-                        check(m64, n64, &old, &new, head),
-                        Err(ProofError::WrongProofLength { .. })
-                    ));
+                    assert!(matches!(check(m64, n64, &old, &new, head), Err(ProofError::WrongProofLength { .. })));
                 }
                 for extra in [old, new, proof[0]] {
                     let mut longer = proof.clone();
                     longer.push(extra);
-                    assert!(matches!(
-                        check(m64, n64, &old, &new, &longer),
-                        Err(ProofError::WrongProofLength { .. })
-                    ));
+                    assert!(matches!(check(m64, n64, &old, &new, &longer), Err(ProofError::WrongProofLength { .. })));
                     longer.rotate_right(1);
                     assert!(check(m64, n64, &old, &new, &longer).is_err());
                 }
@@ -705,10 +650,7 @@ mod tests {
                 // Sizes swapped: a log never shrinks.
                 assert_eq!(
                     check(n64, m64, &old, &new, proof),
-                    Err(ProofError::InvalidSizes {
-                        first: n64,
-                        second: m64
-                    })
+                    Err(ProofError::InvalidSizes { first: n64, second: m64 })
                 );
             }
         }
@@ -721,20 +663,8 @@ mod tests {
         assert_eq!(tree.len(), 0);
         assert_eq!(tree.leaf(0), None);
         assert_eq!(tree.root(0), Ok(empty_root()));
-        assert_eq!(
-            tree.inclusion_proof(0, 0),
-            Err(TreeError::IndexOutOfRange {
-                leaf_index: 0,
-                tree_size: 0
-            })
-        );
-        assert_eq!(
-            tree.root(1),
-            Err(TreeError::SizeTooLarge {
-                tree_size: 1,
-                len: 0
-            })
-        );
+        assert_eq!(tree.inclusion_proof(0, 0), Err(TreeError::IndexOutOfRange { leaf_index: 0, tree_size: 0 }));
+        assert_eq!(tree.root(1), Err(TreeError::SizeTooLarge { tree_size: 1, len: 0 }));
 
         let d = leaf_inputs(5);
         for input in &d {
@@ -744,50 +674,17 @@ mod tests {
         assert_eq!(tree.leaf(4), Some(leaf_hash(&d[4])));
         assert_eq!(tree.leaf(5), None);
         assert_eq!(tree.leaf(u64::MAX), None);
-        assert_eq!(
-            tree.root(6),
-            Err(TreeError::SizeTooLarge {
-                tree_size: 6,
-                len: 5
-            })
-        );
-        assert_eq!(
-            tree.inclusion_proof(0, 6),
-            Err(TreeError::SizeTooLarge {
-                tree_size: 6,
-                len: 5
-            })
-        );
-        assert_eq!(
-            tree.inclusion_proof(3, 3),
-            Err(TreeError::IndexOutOfRange {
-                leaf_index: 3,
-                tree_size: 3
-            })
-        );
+        assert_eq!(tree.root(6), Err(TreeError::SizeTooLarge { tree_size: 6, len: 5 }));
+        assert_eq!(tree.inclusion_proof(0, 6), Err(TreeError::SizeTooLarge { tree_size: 6, len: 5 }));
+        assert_eq!(tree.inclusion_proof(3, 3), Err(TreeError::IndexOutOfRange { leaf_index: 3, tree_size: 3 }));
         assert_eq!(
             tree.inclusion_proof(u64::MAX, 5),
-            Err(TreeError::IndexOutOfRange {
-                leaf_index: u64::MAX,
-                tree_size: 5
-            })
+            Err(TreeError::IndexOutOfRange { leaf_index: u64::MAX, tree_size: 5 })
         );
-        assert_eq!(
-            tree.consistency_proof(4, 3),
-            Err(TreeError::FirstAfterSecond {
-                first: 4,
-                second: 3
-            })
-        );
+        assert_eq!(tree.consistency_proof(4, 3), Err(TreeError::FirstAfterSecond { first: 4, second: 3 }));
         assert_eq!(tree.consistency_proof(0, 3), Err(TreeError::FromEmptyTree));
         assert_eq!(tree.consistency_proof(0, 0), Err(TreeError::FromEmptyTree));
-        assert_eq!(
-            tree.consistency_proof(1, u64::MAX),
-            Err(TreeError::SizeTooLarge {
-                tree_size: u64::MAX,
-                len: 5
-            })
-        );
+        assert_eq!(tree.consistency_proof(1, u64::MAX), Err(TreeError::SizeTooLarge { tree_size: u64::MAX, len: 5 }));
         assert_eq!(tree.consistency_proof(5, 5), Ok(Vec::new()));
         assert_eq!(tree.inclusion_proof(0, 1), Ok(Vec::new()));
         assert!(format!("{tree:?}").contains("len: 5"));

@@ -22,8 +22,8 @@ use crate::verify;
 use ed25519_dalek::{Signer as _, SigningKey};
 use idelta_types::canonical::b64;
 use idelta_types::log::{
-    node_signer_id, tree_head_signing_input, ConsistencyProof, InclusionProof, LeafInput, LogEntry, Receipt, SignedTreeHead,
-    SthSignature,
+    node_signer_id, tree_head_signing_input, ConsistencyProof, InclusionProof, LeafInput, LogEntry, Receipt,
+    SignedTreeHead, SthSignature,
 };
 use idelta_types::merkle::Hash;
 use idelta_types::tx::Role;
@@ -158,7 +158,10 @@ impl Node {
         let signing: Vec<SigningKey> = (0..trustees).map(|_| SigningKey::generate(&mut rand::rngs::OsRng)).collect();
         let tx = genesis::build(network, &signing)?;
         keys::write_private(&dir.join(genesis::GENESIS_FILE), &tx, false)?;
-        let mut store = keys::DevKeyStore { keys: signing.iter().map(keys::DevKey::from_signing_key).collect(), ..Default::default() };
+        let mut store = keys::DevKeyStore {
+            keys: signing.iter().map(keys::DevKey::from_signing_key).collect(),
+            ..Default::default()
+        };
         store.save(&dir.join(TRUSTEE_KEYS_FILE))?;
         Ok(InitReport { node_key: PublicKey::Ed25519(node_key.verifying_key()), trustees: store.keys })
     }
@@ -271,7 +274,10 @@ impl Node {
         if index >= size {
             return Err(NodeError::OutOfRange(format!("leaf_index {index} is not below the tree size {size}")));
         }
-        self.shared.store.leaf(index)?.ok_or_else(|| NodeError::Corrupt(format!("leaf {index} is missing from the store")))
+        self.shared
+            .store
+            .leaf(index)?
+            .ok_or_else(|| NodeError::Corrupt(format!("leaf {index} is missing from the store")))
     }
 
     /// `GET /v1/log/entries/{leaf_index}`.

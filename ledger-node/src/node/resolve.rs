@@ -65,10 +65,7 @@ impl ResolveError {
 
 fn xml_datetime(ms: u64) -> String {
     let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
-    OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
+    OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
 pub(super) fn resolve(shared: &Shared, did_url: &str, options: &ResolveOptions) -> Result<Resolution, ResolveError> {
@@ -77,7 +74,10 @@ pub(super) fn resolve(shared: &Shared, did_url: &str, options: &ResolveOptions) 
         return Err(ResolveError::InvalidDid("resolve the DID; fragments are dereferenced by the client".into()));
     }
     if !url.did.is_idelta() {
-        return Err(ResolveError::MethodNotSupported(format!("this ledger resolves did:idelta, not did:{}", url.did.method())));
+        return Err(ResolveError::MethodNotSupported(format!(
+            "this ledger resolves did:idelta, not did:{}",
+            url.did.method()
+        )));
     }
     let version_id = options.version_id.as_deref().or(url.param("versionId"));
     let version_time = options.version_time.as_deref().or(url.param("versionTime"));
@@ -131,11 +131,8 @@ pub(super) fn resolve(shared: &Shared, did_url: &str, options: &ResolveOptions) 
         (true, Some(d)) => d.leaf_index,
         _ => version.leaf_index,
     };
-    let audit_path = shared
-        .tree
-        .read()
-        .inclusion_proof(proof_leaf, size)
-        .map_err(|e| ResolveError::Internal(e.to_string()))?;
+    let audit_path =
+        shared.tree.read().inclusion_proof(proof_leaf, size).map_err(|e| ResolveError::Internal(e.to_string()))?;
     let leaf_input = shared
         .store
         .leaf(proof_leaf)

@@ -45,7 +45,9 @@ pub(crate) fn document_keys(doc: &idelta_types::DidDocument) -> Result<Vec<(Stri
     keys.into_iter()
         .map(|(id, k)| match k {
             PublicKey::Ed25519(vk) => Ok((id, vk)),
-            PublicKey::Bls12381G2(_) => Err(Rejection::InvalidDocument(format!("controller key `{id}` must be Ed25519"))),
+            PublicKey::Bls12381G2(_) => {
+                Err(Rejection::InvalidDocument(format!("controller key `{id}` must be Ed25519")))
+            }
         })
         .collect()
 }
@@ -95,7 +97,10 @@ pub(crate) fn check(lookup: &impl Lookup, tx: &Admitted) -> Result<SignedBy, Rej
             None => slot.insert(party_keys(lookup, tx, &sig.signer)?),
         };
         let (_, key) = keys.iter().find(|(id, _)| *id == sig.vm_id).ok_or_else(|| {
-            Rejection::BadSignature(format!("{} is not a current controller key (capabilityInvocation) of {}", sig.vm_id, sig.signer))
+            Rejection::BadSignature(format!(
+                "{} is not a current controller key (capabilityInvocation) of {}",
+                sig.vm_id, sig.signer
+            ))
         })?;
         let known = tx.preverified.contains(&(i, key.to_bytes()));
         if !known && key.verify_strict(&tx.signing_input, &sig.signature).is_err() {

@@ -27,8 +27,14 @@ pub(super) fn create(view: &mut View<'_>, tx: &Admitted, op: &DidCreate, at: Pos
     }
     require_endorsement(view, tx)?;
     let controller_keys = document_keys(&op.document)?;
-    let version = DidVersion { document: Arc::new(op.document.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
-    view.changes.dids.insert(did.clone(), Arc::new(DidRecord { versions: vec![version], deactivated: None, controller_keys }));
+    let version = DidVersion {
+        document: Arc::new(op.document.clone()),
+        leaf_index: at.leaf_index,
+        timestamp_ms: at.timestamp_ms,
+    };
+    view.changes
+        .dids
+        .insert(did.clone(), Arc::new(DidRecord { versions: vec![version], deactivated: None, controller_keys }));
     Ok(())
 }
 
@@ -41,7 +47,11 @@ pub(super) fn update(view: &mut View<'_>, tx: &Admitted, op: &DidUpdate, at: Pos
     auth::check(view, tx)?;
     require_endorsement(view, tx)?;
     let mut next = DidRecord::clone(record);
-    next.versions.push(DidVersion { document: Arc::new(op.document.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms });
+    next.versions.push(DidVersion {
+        document: Arc::new(op.document.clone()),
+        leaf_index: at.leaf_index,
+        timestamp_ms: at.timestamp_ms,
+    });
     next.controller_keys = controller_keys;
     view.changes.dids.insert(did.clone(), Arc::new(next));
     Ok(())

@@ -15,7 +15,11 @@ pub(super) fn put(view: &mut View<'_>, tx: &Admitted, op: &ObjectPut, at: Positi
     let id = op.object_id(&tx.tx.author).map_err(|e| Rejection::Malformed(e.to_string()))?;
     auth::check(view, tx)?;
     require_endorsement(view, tx)?;
-    let version = ObjectVersion { content: Arc::new(op.content.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
+    let version = ObjectVersion {
+        content: Arc::new(op.content.clone()),
+        leaf_index: at.leaf_index,
+        timestamp_ms: at.timestamp_ms,
+    };
     let record = match view.object(&id) {
         Some(existing) => {
             let mut next = ObjectRecord::clone(existing);

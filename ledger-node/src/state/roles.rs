@@ -120,9 +120,13 @@ pub(super) fn genesis(view: &mut View<'_>, tx: &Admitted, op: &Genesis, at: Posi
             by_inception_key |= doc.id.is_derived_from(&PublicKey::Ed25519(*key));
         }
         if !by_inception_key {
-            return Err(Rejection::BadSignature(format!("trustee {} did not sign the genesis with its inception key", doc.id)));
+            return Err(Rejection::BadSignature(format!(
+                "trustee {} did not sign the genesis with its inception key",
+                doc.id
+            )));
         }
-        let version = DidVersion { document: Arc::new(doc.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
+        let version =
+            DidVersion { document: Arc::new(doc.clone()), leaf_index: at.leaf_index, timestamp_ms: at.timestamp_ms };
         records.push((doc.id.clone(), DidRecord { versions: vec![version], deactivated: None, controller_keys: keys }));
     }
     if tx.sigs.iter().any(|s| !seen.contains(&s.signer)) {

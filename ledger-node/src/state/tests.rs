@@ -99,7 +99,8 @@ fn a_rejected_transaction_leaves_nothing_behind() {
     doc.authentication = vec![author.did.with_fragment("key-2")];
     doc.assertion_method = doc.authentication.clone();
     doc.capability_invocation = doc.authentication.clone();
-    let mut tx = SignedTransaction::new(TxType::DidUpdate, author.did.clone(), 2, &DidUpdate { document: doc }, None).unwrap();
+    let mut tx =
+        SignedTransaction::new(TxType::DidUpdate, author.did.clone(), 2, &DidUpdate { document: doc }, None).unwrap();
     tx.add_signature(author.did.with_fragment("key-1"), |m| rotated.key.sign(m).to_bytes()).unwrap();
     let verdicts = run(&mut state, 2, 2, &[admit(tx).unwrap()]);
     assert!(matches!(verdicts[0], Err(Rejection::BadSignature(_))));
