@@ -24,11 +24,17 @@ struct Options {
     version_time: Option<String>,
 }
 
-/// Whether the client asked for the bare document rather than a result.
-fn wants_document(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| {
-        a.contains("application/did+ld+json") || a.contains("application/did+json") || a.contains("application/did;")
-    })
+/// The bare-document media type the client asked for, if it asked for one
+/// rather than a resolution result.
+fn wanted_document_type(headers: &HeaderMap) -> Option<&'static str> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())?;
+    if accept.contains("application/did+ld+json") {
+        Some("application/did+ld+json")
+    } else if accept.contains("application/did+json") {
+        Some("application/did+json")
+    } else {
+        None
+    }
 }
 
 async fn resolve(
@@ -41,9 +47,10 @@ async fn resolve(
     match node.resolve(&did, &options) {
         Ok(resolution) => {
             let status = if resolution.deactivated { StatusCode::GONE } else { StatusCode::OK };
-            if wants_document(&headers) {
+            if let Some(media_type) = wanted_document_type(&headers) {
                 let doc = resolution.result.did_document.unwrap_or_default();
-                return (status, [(header::CONTENT_TYPE, "application/did+ld+json")], axum::Json(doc)).into_response();
+                let body = serde_json::to_vec(&doc).unwrap_or_default();
+                return (status, [(header::CONTENT_TYPE, media_type)], body).into_response();
             }
             respond(status, &resolution.result)
         }

@@ -94,7 +94,17 @@ pub(crate) fn check(lookup: &impl Lookup, tx: &Admitted) -> Result<SignedBy, Rej
         let slot = if party == Party::Author { &mut author_keys } else { &mut endorser_keys };
         let keys = match slot {
             Some(k) => k,
-            None => slot.insert(party_keys(lookup, tx, &sig.signer)?),
+            None => slot.insert(party_keys(lookup, tx, &sig.signer).map_err(|e| match (party, e) {
+                // An endorser that cannot sign is an endorsement problem,
+                // named as such rather than as a generic lookup failure.
+                (Party::Endorser, Rejection::UnknownDid(d)) => {
+                    Rejection::InvalidEndorser { endorser: d, reason: "not on the ledger".into() }
+                }
+                (Party::Endorser, Rejection::Deactivated(d)) => {
+                    Rejection::InvalidEndorser { endorser: d, reason: "deactivated".into() }
+                }
+                (_, e) => e,
+            })?),
         };
         let (_, key) = keys.iter().find(|(id, _)| *id == sig.vm_id).ok_or_else(|| {
             Rejection::BadSignature(format!(

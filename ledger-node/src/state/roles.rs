@@ -15,28 +15,18 @@ use std::sync::Arc;
 /// carries at most this many signatures.
 pub const MAX_GENESIS_TRUSTEES: usize = crate::admission::MAX_SIGNATURES;
 
-/// Requires an endorsement unless the author holds a role. A named
-/// endorser must hold a role and be active whether or not one was needed.
-/// (That the endorser signed is checked by `auth::check`.)
+/// Requires an endorsement unless the author holds a role; a named
+/// endorser must hold a role whether or not one was needed. Runs after
+/// `auth::check`, which has already established that a named endorser is
+/// on the ledger, active, and signed.
 pub(super) fn require_endorsement(view: &View<'_>, tx: &Admitted) -> Result<(), Rejection> {
-    if let Some(endorser) = &tx.tx.endorser {
-        let record = view.did(endorser).ok_or_else(|| Rejection::InvalidEndorser {
+    match &tx.tx.endorser {
+        Some(endorser) if view.role(endorser).is_none() => Err(Rejection::InvalidEndorser {
             endorser: endorser.clone(),
-            reason: "not on the ledger".into(),
-        })?;
-        if record.deactivated.is_some() {
-            return Err(Rejection::InvalidEndorser { endorser: endorser.clone(), reason: "deactivated".into() });
-        }
-        if view.role(endorser).is_none() {
-            return Err(Rejection::InvalidEndorser {
-                endorser: endorser.clone(),
-                reason: "holds no trustee, steward or endorser role".into(),
-            });
-        }
-        return Ok(());
-    }
-    match view.role(&tx.tx.author) {
+            reason: "holds no trustee, steward or endorser role".into(),
+        }),
         Some(_) => Ok(()),
+        None if view.role(&tx.tx.author).is_some() => Ok(()),
         None => Err(Rejection::EndorsementRequired { author: tx.tx.author.clone() }),
     }
 }
