@@ -594,7 +594,9 @@ fn calibrate(node: &Node, bodies: &[Bytes], dids: &[Did]) {
             PublicKey::from_multibase(&docs[i % n].document.verification_method[0].public_key_multibase).expect("key"),
         );
     });
-    let validate = mean_us(n, |i| docs[i % n].document.validate(&docs[i % n].document.id).expect("valid"));
+    let validate = mean_us(n, |i| {
+        docs[i % n].document.validate(&docs[i % n].document.id).expect("valid");
+    });
     let leaf = mean_us(n, |i| {
         std::hint::black_box(leaf_hash(&LeafInput::encode(1, &admitted[i % n].canonical)));
     });

@@ -9,9 +9,9 @@
 //! sequencer only confirms the result.
 
 use crate::error::Rejection;
-use ed25519_dalek::Signature;
+use ed25519_dalek::{Signature, VerifyingKey};
 use idelta_types::tx::{DidCreate, DidUpdate, Genesis, ObjectPut, RoleGrant, RoleRevoke, MAX_TX_BYTES};
-use idelta_types::{Did, DidUrl, SignedTransaction, TxType};
+use idelta_types::{Did, DidDocument, DidUrl, PublicKey, SignedTransaction, TxType};
 
 /// Most signatures one transaction may carry.
 pub const MAX_SIGNATURES: usize = 8;
@@ -59,9 +59,27 @@ pub struct Admitted {
     pub signing_input: Vec<u8>,
     /// The decoded signatures, in order.
     pub sigs: Vec<ParsedSignature>,
+    /// Controller keys of the document a `did.create` or `did.update`
+    /// carries, validated at admission (it needs no state), so the single
+    /// sequencer thread never parses a key.
+    pub document_keys: Vec<(String, VerifyingKey)>,
     /// `(signature index, key)` pairs already verified; the state machine
     /// skips recomputing those (same inputs, same answer).
     pub(crate) preverified: Vec<(usize, [u8; 32])>,
+}
+
+/// Validates `doc` as the document of `did` (docs/did-method.md §3) and
+/// returns its controller keys, which are Ed25519 by that rule.
+pub(crate) fn validated_keys(doc: &DidDocument, did: &Did) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
+    let keys = doc.validate(did).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
+    keys.into_iter()
+        .map(|(id, key)| match key {
+            PublicKey::Ed25519(vk) => Ok((id, vk)),
+            PublicKey::Bls12381G2(_) => {
+                Err(Rejection::InvalidDocument(format!("controller key `{id}` must be Ed25519")))
+            }
+        })
+        .collect()
 }
 
 /// Parses and admits a transaction from a request body.
@@ -130,7 +148,13 @@ pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
         return Err(malformed(format!("transaction is {} bytes; the limit is {MAX_TX_BYTES}", canonical.len())));
     }
     let signing_input = tx.signing_input().map_err(|e| malformed(e.to_string()))?;
-    Ok(Admitted { tx, op, canonical, signing_input, sigs, preverified: Vec::new() })
+    let document_keys = match &op {
+        Operation::DidCreate(DidCreate { document }) | Operation::DidUpdate(DidUpdate { document }) => {
+            validated_keys(document, &tx.author)?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Admitted { tx, op, canonical, signing_input, sigs, document_keys, preverified: Vec::new() })
 }
 
 fn payload<P: serde::de::DeserializeOwned>(tx: &SignedTransaction) -> Result<P, Rejection> {

@@ -116,8 +116,9 @@ impl DidDocument {
             .collect()
     }
 
-    /// Checks the rules of docs/did-method.md §3 for a document of `did`.
-    pub fn validate(&self, did: &Did) -> Result<()> {
+    /// Checks the rules of docs/did-method.md §3 for a document of `did`
+    /// and returns its controller keys, each key parsed exactly once.
+    pub fn validate(&self, did: &Did) -> Result<Vec<(String, PublicKey)>> {
         let bad = |m: String| Err(Error::InvalidDocument(m));
         if &self.id != did {
             return bad(format!("document id `{}` is not the DID `{did}`", self.id));
@@ -135,6 +136,7 @@ impl DidDocument {
             return bad(format!("at most {MAX_SERVICES} services"));
         }
         let mut ids = HashSet::new();
+        let mut keys = Vec::with_capacity(self.verification_method.len());
         for vm in &self.verification_method {
             check_fragment_id(did, &vm.id, "verificationMethod")?;
             if !ids.insert(vm.id.as_str()) {
@@ -146,7 +148,7 @@ impl DidDocument {
             if &vm.controller != did {
                 return bad(format!("verification method `{}` must be controlled by `{did}`", vm.id));
             }
-            PublicKey::from_multibase(&vm.public_key_multibase)?;
+            keys.push((vm.id.as_str(), PublicKey::from_multibase(&vm.public_key_multibase)?));
         }
         for (name, refs) in [
             ("authentication", &self.authentication),
@@ -160,7 +162,11 @@ impl DidDocument {
                 }
             }
         }
-        let controllers = self.controller_keys()?;
+        let controllers: Vec<(String, PublicKey)> = self
+            .capability_invocation
+            .iter()
+            .filter_map(|id| keys.iter().find(|(k, _)| k == id).map(|(_, key)| (id.clone(), key.clone())))
+            .collect();
         if controllers.is_empty() {
             return bad("capabilityInvocation must name at least one key: nobody could update the DID".into());
         }
@@ -184,7 +190,7 @@ impl DidDocument {
                 return bad(format!("service `{}` endpoint must be a URL, a map or a set", s.id));
             }
         }
-        Ok(())
+        Ok(controllers)
     }
 }
 

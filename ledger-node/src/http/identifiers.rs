@@ -44,42 +44,43 @@ async fn resolve(
     headers: HeaderMap,
 ) -> Response {
     let options = ResolveOptions { version_id: q.version_id, version_time: q.version_time };
-    match node.resolve(&did, &options) {
-        Ok(resolution) => {
+    let answer = match wanted_document_type(&headers) {
+        Some(media_type) => node.resolve(&did, &options).map(|resolution| {
             let status = if resolution.deactivated { StatusCode::GONE } else { StatusCode::OK };
-            if let Some(media_type) = wanted_document_type(&headers) {
-                let doc = resolution.result.did_document.unwrap_or_default();
-                let body = serde_json::to_vec(&doc).unwrap_or_default();
-                return (status, [(header::CONTENT_TYPE, media_type)], body).into_response();
+            let body = serde_json::to_vec(&resolution.result.did_document).unwrap_or_default();
+            (status, [(header::CONTENT_TYPE, media_type)], body).into_response()
+        }),
+        None => node.resolve_serialized(&did, &options).map(|serialized| {
+            let status = if serialized.deactivated { StatusCode::GONE } else { StatusCode::OK };
+            let body = axum::body::Body::from(serialized.body.clone());
+            (status, [(header::CONTENT_TYPE, RESOLUTION_MEDIA_TYPE)], body).into_response()
+        }),
+    };
+    answer.unwrap_or_else(|e| {
+        let status = match e {
+            ResolveError::NotFound(_) => StatusCode::NOT_FOUND,
+            ResolveError::MethodNotSupported(_) => StatusCode::NOT_IMPLEMENTED,
+            ResolveError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let message = match &e {
+            ResolveError::Internal(detail) => {
+                tracing::error!(%detail, "resolution failed");
+                "the node failed to build a proof".to_owned()
             }
-            respond(status, &resolution.result)
-        }
-        Err(e) => {
-            let status = match e {
-                ResolveError::NotFound(_) => StatusCode::NOT_FOUND,
-                ResolveError::MethodNotSupported(_) => StatusCode::NOT_IMPLEMENTED,
-                ResolveError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let message = match &e {
-                ResolveError::Internal(detail) => {
-                    tracing::error!(%detail, "resolution failed");
-                    "the node failed to build a proof".to_owned()
-                }
-                other => other.to_string(),
-            };
-            let result = ResolutionResult {
-                did_document: None,
-                did_document_metadata: Default::default(),
-                did_resolution_metadata: ResolutionMetadata {
-                    content_type: None,
-                    error: Some(e.code().into()),
-                    error_message: Some(message),
-                },
-            };
-            respond(status, &result)
-        }
-    }
+            other => other.to_string(),
+        };
+        let result = ResolutionResult {
+            did_document: None,
+            did_document_metadata: Default::default(),
+            did_resolution_metadata: ResolutionMetadata {
+                content_type: None,
+                error: Some(e.code().into()),
+                error_message: Some(message),
+            },
+        };
+        respond(status, &result)
+    })
 }
 
 fn respond(status: StatusCode, result: &ResolutionResult) -> Response {

@@ -6,9 +6,11 @@
 //! proved against a head the node has signed, and nothing a reader sees can
 //! be lost by a crash (the head is published only after the fsync).
 
+mod cache;
 mod resolve;
 mod sequencer;
 
+pub use cache::SerializedResolution;
 pub use resolve::{Resolution, ResolveError, ResolveOptions};
 
 use crate::admission::{self, Admitted};
@@ -95,6 +97,7 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) key: SigningKey,
     pub(crate) failed: Mutex<Option<String>>,
+    pub(crate) resolutions: cache::ResolutionCache,
 }
 
 struct Pending {
@@ -187,6 +190,7 @@ impl Node {
             store,
             key,
             failed: Mutex::new(None),
+            resolutions: cache::ResolutionCache::default(),
         });
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let worker = Arc::clone(&shared);
@@ -348,6 +352,31 @@ impl Node {
     /// Resolves a DID (URL) as of the latest signed tree head.
     pub fn resolve(&self, did_url: &str, options: &ResolveOptions) -> std::result::Result<Resolution, ResolveError> {
         resolve::resolve(&self.shared, did_url, options)
+    }
+
+    /// Resolves to the serialized resolution result. Plain DIDs (no
+    /// version options) are answered from a cache of results of the current
+    /// signed tree size: a proof against a given head never changes.
+    pub fn resolve_serialized(
+        &self,
+        did_url: &str,
+        options: &ResolveOptions,
+    ) -> std::result::Result<Arc<SerializedResolution>, ResolveError> {
+        let cacheable = options.version_id.is_none() && options.version_time.is_none() && !did_url.contains(['?', '#']);
+        let size = self.sth().tree_size;
+        if cacheable {
+            if let Some(hit) = self.shared.resolutions.get(size, did_url) {
+                return Ok(hit);
+            }
+        }
+        let resolution = self.resolve(did_url, options)?;
+        let proved_size = resolution.result.did_document_metadata.ledger.as_ref().map(|l| l.tree_size);
+        let body = serde_json::to_vec(&resolution.result).map_err(|e| ResolveError::Internal(e.to_string()))?;
+        let serialized = Arc::new(SerializedResolution { body: body.into(), deactivated: resolution.deactivated });
+        if let (true, Some(proved)) = (cacheable, proved_size) {
+            self.shared.resolutions.put(proved, did_url, Arc::clone(&serialized));
+        }
+        Ok(serialized)
     }
 }
 

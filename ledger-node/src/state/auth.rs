@@ -10,7 +10,7 @@ use super::{DidRecord, State, View};
 use crate::admission::{Admitted, Operation};
 use crate::error::Rejection;
 use ed25519_dalek::VerifyingKey;
-use idelta_types::{Did, PublicKey};
+use idelta_types::Did;
 use std::sync::Arc;
 
 /// Read access to DID records, shared by the committed state and a view.
@@ -39,26 +39,11 @@ pub struct SignedBy {
     pub endorser: bool,
 }
 
-/// Parses the controller keys of a document in a payload.
-pub(crate) fn document_keys(doc: &idelta_types::DidDocument) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
-    let keys = doc.controller_keys().map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
-    keys.into_iter()
-        .map(|(id, k)| match k {
-            PublicKey::Ed25519(vk) => Ok((id, vk)),
-            PublicKey::Bls12381G2(_) => {
-                Err(Rejection::InvalidDocument(format!("controller key `{id}` must be Ed25519")))
-            }
-        })
-        .collect()
-}
-
 /// The keys that may sign for `party` in `tx`. A DID being created brings
 /// its keys in the payload; every other DID must be on the ledger, active.
 fn party_keys(lookup: &impl Lookup, tx: &Admitted, party: &Did) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
-    if let Operation::DidCreate(op) = &tx.op {
-        if *party == tx.tx.author {
-            return document_keys(&op.document);
-        }
+    if matches!(tx.op, Operation::DidCreate(_)) && *party == tx.tx.author {
+        return Ok(tx.document_keys.clone());
     }
     let record = lookup.did_record(party).ok_or_else(|| Rejection::UnknownDid(party.clone()))?;
     if record.deactivated.is_some() {

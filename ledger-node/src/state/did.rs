@@ -2,7 +2,7 @@
 //! update (key rotation, services) and deactivate, each authorised by the
 //! controller's current keys.
 
-use super::auth::{self, document_keys};
+use super::auth;
 use super::roles::require_endorsement;
 use super::{Deactivation, DidRecord, DidVersion, Position, View};
 use crate::admission::Admitted;
@@ -14,19 +14,16 @@ use std::sync::Arc;
 /// `did.create`: the author is the new DID, derived from the key that signs.
 pub(super) fn create(view: &mut View<'_>, tx: &Admitted, op: &DidCreate, at: Position) -> Result<(), Rejection> {
     let did = &tx.tx.author;
-    if op.document.id != *did {
-        return Err(Rejection::InvalidDocument(format!("document id {} must be the author {did}", op.document.id)));
-    }
+    // The document itself was validated against the author at admission.
     if view.did(did).is_some() {
         return Err(Rejection::AlreadyExists(did.clone()));
     }
-    op.document.validate(did).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
     let signed = auth::check(view, tx)?;
     if !signed.author.iter().any(|(_, k)| did.is_derived_from(&PublicKey::Ed25519(*k))) {
         return Err(Rejection::NotSelfCertifying(did.clone()));
     }
     require_endorsement(view, tx)?;
-    let controller_keys = document_keys(&op.document)?;
+    let controller_keys = tx.document_keys.clone();
     let version = DidVersion {
         document: Arc::new(op.document.clone()),
         leaf_index: at.leaf_index,
@@ -42,8 +39,7 @@ pub(super) fn create(view: &mut View<'_>, tx: &Admitted, op: &DidCreate, at: Pos
 pub(super) fn update(view: &mut View<'_>, tx: &Admitted, op: &DidUpdate, at: Position) -> Result<(), Rejection> {
     let did = &tx.tx.author;
     let record = active(view, did)?;
-    op.document.validate(did).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
-    let controller_keys = document_keys(&op.document)?;
+    let controller_keys = tx.document_keys.clone();
     auth::check(view, tx)?;
     require_endorsement(view, tx)?;
     let mut next = DidRecord::clone(record);

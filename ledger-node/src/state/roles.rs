@@ -2,8 +2,9 @@
 //! are ledger state rooted in the genesis; trustees grant and revoke roles;
 //! an author without a role writes only with an endorser's counter-signature.
 
-use super::auth::{self, document_keys};
+use super::auth;
 use super::{DidRecord, DidVersion, Position, View};
+use crate::admission::validated_keys;
 use crate::admission::Admitted;
 use crate::error::Rejection;
 use idelta_types::tx::{Genesis, Role, RoleGrant, RoleRevoke};
@@ -97,8 +98,7 @@ pub(super) fn genesis(view: &mut View<'_>, tx: &Admitted, op: &Genesis, at: Posi
         if !seen.insert(&doc.id) {
             return bad(format!("trustee {} is named twice", doc.id));
         }
-        doc.validate(&doc.id).map_err(|e| Rejection::InvalidDocument(e.to_string()))?;
-        let keys = document_keys(doc)?;
+        let keys = validated_keys(doc, &doc.id)?;
         let mut by_inception_key = false;
         for s in tx.sigs.iter().filter(|s| s.signer == doc.id) {
             let (_, key) = keys.iter().find(|(id, _)| *id == s.vm_id).ok_or_else(|| {
