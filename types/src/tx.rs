@@ -166,6 +166,12 @@ impl SignedTransaction {
         Ok(())
     }
 
+    /// Appends a signature made elsewhere (by a wallet, asynchronously)
+    /// over [`SignedTransaction::signing_input`].
+    pub fn push_signature(&mut self, signer: String, signature: &[u8]) {
+        self.signatures.push(TxSignature { signer, alg: "EdDSA".into(), signature: b64::encode(signature) });
+    }
+
     /// The payload as the typed operation of this transaction's type.
     pub fn payload_as<P: DeserializeOwned>(&self) -> Result<P> {
         P::deserialize(&self.payload)

@@ -1,9 +1,37 @@
-//! Wallets for idelta (design.md §2, §7).
+//! Custody for idelta: company super-wallets and employee sub-wallets on
+//! aries-askar (design.md §2 "Components", §3 "Who owns which data", §7
+//! "Agent": operator → companies → employees and devices).
 //!
-//! This crate will hold custody of keys and credentials on top of
-//! aries-askar: one askar store per company (its *super-wallet*) and one
-//! profile per employee or device (its *sub-wallet*). Callers sign by key
-//! id through a `Signer`; secret bytes never leave this crate.
+//! - **One askar store per company** (its super-wallet), in SQLite or
+//!   PostgreSQL ([`Backend`]). Its default profile holds the company's own
+//!   keys and records ([`Holder::Company`]).
+//! - **One askar profile per employee or device** (a sub-wallet,
+//!   [`Holder::Sub`]), encrypted under its own profile key. Creating one is
+//!   a single row, so onboarding thousands of employees is cheap, unlike
+//!   one store per tenant.
+//! - **Store keys come from one operator [`MasterKey`]** by HKDF, per
+//!   company; nothing secret is in code or in the stores' own files.
+//! - **Keys never leave the wallet** (style.md): callers hold key ids and
+//!   public keys, and sign through [`CompanyWallet::sign`] or a [`Signer`].
+//! - **Records** are JSON values with tags: DIDs ([`DID_CATEGORY`]),
+//!   credentials ([`CREDENTIAL_CATEGORY`]), link secrets later.
 //!
-//! It is empty until the agent-and-wallet issue lands; it compiles so the
-//! workspace and its dependency direction are fixed from the start.
+//! askar's storage types stay inside this crate; its public API speaks
+//! strings, `serde_json::Value` and [`idelta_types::PublicKey`].
+
+mod backend;
+mod company;
+mod error;
+mod keys;
+mod master;
+mod names;
+mod records;
+mod wallets;
+
+pub use backend::Backend;
+pub use company::{CompanyWallet, Holder};
+pub use error::{Error, Result};
+pub use keys::{KeyInfo, KeyType, Signer, WalletSigner};
+pub use master::MasterKey;
+pub use records::{Record, CREDENTIAL_CATEGORY, DID_CATEGORY};
+pub use wallets::Wallets;

@@ -42,11 +42,6 @@ pub(crate) struct ServiceSpec {
 }
 
 impl ServiceSpec {
-    /// A service of `did`.
-    pub(crate) fn new(fragment: &str, kind: &str, endpoint: &str) -> ServiceSpec {
-        ServiceSpec { fragment: fragment.into(), kind: kind.into(), endpoint: endpoint.into() }
-    }
-
     fn to_service(&self, did: &Did) -> Service {
         Service {
             id: did.with_fragment(&self.fragment),
@@ -347,7 +342,14 @@ mod tests {
     #[test]
     fn service_specs_parse() {
         let s: ServiceSpec = "id=#web,type=LinkedDomains,endpoint=https://example.com/?a=b".parse().unwrap();
-        assert_eq!(s, ServiceSpec::new("web", "LinkedDomains", "https://example.com/?a=b"));
+        assert_eq!(
+            s,
+            ServiceSpec {
+                fragment: "web".into(),
+                kind: "LinkedDomains".into(),
+                endpoint: "https://example.com/?a=b".into()
+            }
+        );
         assert!("id=web,type=X".parse::<ServiceSpec>().is_err());
         assert!("id=web,type=X,endpoint=u,colour=red".parse::<ServiceSpec>().is_err());
         assert!("web".parse::<ServiceSpec>().is_err());

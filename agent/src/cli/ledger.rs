@@ -124,7 +124,7 @@ pub(crate) async fn serve(listener: TcpListener, node: Node) -> anyhow::Result<(
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

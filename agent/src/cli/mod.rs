@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand group, plus [`tx`] for what
 //! the write commands share.
 
+mod agent;
 mod did;
 mod ledger;
 mod role;
@@ -42,6 +43,7 @@ All commands (see `idelta <group> <command> --help` for their options):
   idelta did resolve       Resolve a DID, check its proof against the node's signed tree head, print the result
   idelta role grant        As a trustee, give a DID the trustee, steward or endorser role
   idelta role revoke       As a trustee, take a DID's role away
+  idelta agent serve       Run the multi-tenant agent (companies, employees, tokens, events) against a ledger
 
 Examples:
   # Everything on one machine: a ledger in ./data on 127.0.0.1:8700
@@ -96,6 +98,9 @@ pub(crate) enum Command {
     /// Grant and revoke ledger roles (trustee, steward, endorser) as a trustee.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Run the multi-tenant agent (companies, employees, tokens, events) against a ledger node.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
     /// Run everything on this machine with the embedded defaults, and print where each part is served.
     Up(up::UpArgs),
 }
@@ -119,6 +124,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ledger(c) => ledger::run(c).await,
         Command::Did(c) => did::run(c).await.map(|()| ExitCode::SUCCESS),
         Command::Role(c) => role::run(c).await.map(|()| ExitCode::SUCCESS),
+        Command::Agent(c) => agent::run(c).await.map(|()| ExitCode::SUCCESS),
         Command::Up(args) => up::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }

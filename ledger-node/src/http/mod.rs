@@ -15,14 +15,17 @@ use axum::routing::get;
 use axum::Router;
 use error::ApiError;
 
-/// The node's routes, ready to be served or nested into a larger app.
+/// The node's API routes alone, to be merged into a larger app (as
+/// `idelta up` does with the agent) that brings its own fallback.
+pub fn routes(node: Node) -> Router {
+    Router::new().merge(identifiers::router()).merge(log::router()).merge(tx::router()).with_state(node)
+}
+
+/// The node's routes with `/healthz`, a problem-details fallback and
+/// request tracing: what `idelta ledger serve` serves.
 pub fn router(node: Node) -> Router {
-    Router::new()
-        .merge(identifiers::router())
-        .merge(log::router())
-        .merge(tx::router())
+    routes(node)
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: axum::http::Uri| async move { ApiError::NotFound(format!("no route for {}", uri.path())) })
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(node)
 }

@@ -1,0 +1,245 @@
+//! The agent's side of the ledger: writing company DIDs with keys that
+//! stay in the company's wallet, counter-signed by the operator's endorser
+//! DID (Indy's author/endorser flow), through the typed client that checks
+//! every proof.
+//!
+//! The operator's endorser key lives in the operator's own askar store. On
+//! first start the agent creates it; a trustee then grants it the endorser
+//! role. `idelta up` does that with the trustee key of the local ledger it
+//! generated; against another ledger, the agent prints the command a
+//! trustee runs.
+
+use crate::db::Db;
+use idelta_ledger_node::client::{ClientError, LedgerClient};
+use idelta_ledger_node::keys::DevKeyStore;
+use idelta_types::log::Receipt;
+use idelta_types::tx::{DidCreate, DidUpdate, Role, RoleGrant};
+use idelta_types::{Did, DidDocument, PublicKey, SignedTransaction, TxType};
+use idelta_wallet::{CompanyWallet, Holder, KeyType, Wallets};
+
+/// The operator's wallet name; company ids (`co-…`) can never take it.
+pub const OPERATOR_WALLET: &str = "operator";
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// Returned when the ledger refuses or cannot be reached.
+    #[error("ledger: {0}")]
+    Client(#[from] ClientError),
+    /// Returned when the wallet fails to create or use a key.
+    #[error("wallet: {0}")]
+    Wallet(#[from] idelta_wallet::Error),
+    /// Returned when the operator's DID cannot endorse yet.
+    #[error("{0}")]
+    NotReady(String),
+    /// Returned when a transaction cannot be built.
+    #[error("{0}")]
+    Build(String),
+    /// Returned when the agent database fails.
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+}
+
+/// Ledger access with the operator as endorser.
+pub struct LedgerAccess {
+    client: LedgerClient,
+    operator: CompanyWallet,
+    endorser: Did,
+    endorser_key: String,
+}
+
+impl std::fmt::Debug for LedgerAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerAccess").field("endorser", &self.endorser).finish_non_exhaustive()
+    }
+}
+
+fn build(e: idelta_types::Error) -> LedgerError {
+    LedgerError::Build(e.to_string())
+}
+
+/// Signs `tx` with a wallet key, as `signer`.
+async fn wallet_sign(
+    tx: &mut SignedTransaction,
+    wallet: &CompanyWallet,
+    holder: Holder<'_>,
+    key_id: &str,
+    signer: String,
+) -> Result<(), LedgerError> {
+    let sig = wallet.sign(holder, key_id, &tx.signing_input().map_err(build)?).await?;
+    tx.push_signature(signer, &sig);
+    Ok(())
+}
+
+impl LedgerAccess {
+    /// Opens (or creates) the operator's endorser identity and makes sure it
+    /// can endorse. With `trustee` (a development key store holding a
+    /// trustee, as `idelta up` has), the agent registers it and grants the
+    /// role itself; otherwise it says what a trustee must run.
+    pub async fn bootstrap(
+        client: LedgerClient,
+        wallets: &Wallets,
+        db: &Db,
+        trustee: Option<&DevKeyStore>,
+    ) -> Result<LedgerAccess, LedgerError> {
+        let operator = match wallets.open(OPERATOR_WALLET).await {
+            Ok(w) => w,
+            Err(idelta_wallet::Error::NotFound(_)) => wallets.create(OPERATOR_WALLET).await?,
+            Err(e) => return Err(e.into()),
+        };
+        let (endorser, endorser_key) = match (db.setting("endorser_did").await?, db.setting("endorser_key").await?) {
+            (Some(did), Some(key)) => (did.parse().map_err(build)?, key),
+            _ => {
+                let key = operator.generate_key(Holder::Company, KeyType::Ed25519, &[("purpose", "endorser")]).await?;
+                let did = Did::idelta_from_key(&key.public);
+                db.set_setting("endorser_key", &key.id).await?;
+                db.set_setting("endorser_did", did.as_str()).await?;
+                (did, key.id)
+            }
+        };
+        let access = LedgerAccess { client, operator, endorser, endorser_key };
+        let info = access.client.author(&access.endorser).await?;
+        if info.role.is_none() {
+            match trustee.and_then(|t| t.keys.first()) {
+                Some(t) => access.enrol_with_trustee(t, info.exists).await?,
+                None => tracing::warn!(
+                    endorser = %access.endorser,
+                    "the operator's endorser DID has no role yet; company registration waits until a trustee runs: \
+                     idelta role grant --did {} --role endorser (and creates it first if it is not on the ledger)",
+                    access.endorser
+                ),
+            }
+        }
+        Ok(access)
+    }
+
+    async fn enrol_with_trustee(
+        &self,
+        trustee: &idelta_ledger_node::keys::DevKey,
+        exists: bool,
+    ) -> Result<(), LedgerError> {
+        let trustee_key = trustee.signing_key().map_err(|e| LedgerError::Build(e.to_string()))?;
+        let sign_as_trustee = |tx: &mut SignedTransaction| {
+            tx.add_signature(trustee.kid.clone(), |m| ed25519_dalek::Signer::sign(&trustee_key, m).to_bytes())
+        };
+        if !exists {
+            let public = self.operator.public_key(Holder::Company, &self.endorser_key).await?;
+            let document = DidDocument::with_ed25519_key(&self.endorser, &public, vec![]);
+            let mut tx = SignedTransaction::new(
+                TxType::DidCreate,
+                self.endorser.clone(),
+                1,
+                &DidCreate { document },
+                Some(trustee.did.clone()),
+            )
+            .map_err(build)?;
+            wallet_sign(
+                &mut tx,
+                &self.operator,
+                Holder::Company,
+                &self.endorser_key,
+                self.endorser.with_fragment("key-1"),
+            )
+            .await?;
+            sign_as_trustee(&mut tx).map_err(build)?;
+            self.client.submit(&tx).await?;
+        }
+        let seq = self.client.author(&trustee.did).await?.seq + 1;
+        let mut grant = SignedTransaction::new(
+            TxType::RoleGrant,
+            trustee.did.clone(),
+            seq,
+            &RoleGrant { did: self.endorser.clone(), role: Role::Endorser },
+            None,
+        )
+        .map_err(build)?;
+        sign_as_trustee(&mut grant).map_err(build)?;
+        self.client.submit(&grant).await?;
+        tracing::info!(endorser = %self.endorser, "the operator's endorser DID holds the endorser role");
+        Ok(())
+    }
+
+    /// The operator's endorser DID.
+    pub fn endorser(&self) -> &Did {
+        &self.endorser
+    }
+
+    /// The typed ledger client.
+    pub fn client(&self) -> &LedgerClient {
+        &self.client
+    }
+
+    async fn endorse_and_submit(&self, mut tx: SignedTransaction) -> Result<Receipt, LedgerError> {
+        wallet_sign(&mut tx, &self.operator, Holder::Company, &self.endorser_key, self.endorser.with_fragment("key-1"))
+            .await?;
+        match self.client.submit(&tx).await {
+            Err(ClientError::Problem { code, detail, .. }) if code == "invalid-endorser" => Err(LedgerError::NotReady(format!(
+                "the operator's endorser DID {} cannot endorse yet ({detail}); a trustee runs: idelta role grant --did {} --role endorser",
+                self.endorser, self.endorser
+            ))),
+            other => Ok(other?),
+        }
+    }
+
+    /// Creates a `did:idelta` DID controlled by `key` (kept in `wallet`),
+    /// endorsed by the operator.
+    pub async fn create_did(
+        &self,
+        wallet: &CompanyWallet,
+        key_id: &str,
+        public: &PublicKey,
+    ) -> Result<(Did, Receipt), LedgerError> {
+        let did = Did::idelta_from_key(public);
+        let document = DidDocument::with_ed25519_key(&did, public, vec![]);
+        let mut tx = SignedTransaction::new(
+            TxType::DidCreate,
+            did.clone(),
+            1,
+            &DidCreate { document },
+            Some(self.endorser.clone()),
+        )
+        .map_err(build)?;
+        wallet_sign(&mut tx, wallet, Holder::Company, key_id, did.with_fragment("key-1")).await?;
+        Ok((did, self.endorse_and_submit(tx).await?))
+    }
+
+    /// Rotates `did` from the wallet key `old_key` to `new_public`: the
+    /// update is signed by the current key, so only the controller can rotate.
+    pub async fn rotate_key(
+        &self,
+        wallet: &CompanyWallet,
+        did: &Did,
+        old_key: &str,
+        new_public: &PublicKey,
+    ) -> Result<Receipt, LedgerError> {
+        let current = self.client.resolve(did, &Default::default()).await?;
+        let document = current.document.ok_or_else(|| LedgerError::Build(format!("{did} is deactivated")))?;
+        let old_vm = document
+            .capability_invocation
+            .first()
+            .cloned()
+            .ok_or_else(|| LedgerError::Build(format!("{did} has no controller key")))?;
+        let next_fragment = (1..)
+            .map(|n| format!("key-{n}"))
+            .find(|f| document.method(&did.with_fragment(f)).is_none())
+            .unwrap_or_default();
+        let mut next = DidDocument::with_ed25519_key(did, new_public, document.service.clone());
+        let vm_id = did.with_fragment(&next_fragment);
+        next.verification_method[0].id = vm_id.clone();
+        next.authentication = vec![vm_id.clone()];
+        next.assertion_method = vec![vm_id.clone()];
+        next.capability_invocation = vec![vm_id];
+        let seq = self.client.author(did).await?.seq + 1;
+        let mut tx = SignedTransaction::new(
+            TxType::DidUpdate,
+            did.clone(),
+            seq,
+            &DidUpdate { document: next },
+            Some(self.endorser.clone()),
+        )
+        .map_err(build)?;
+        wallet_sign(&mut tx, wallet, Holder::Company, old_key, old_vm).await?;
+        self.endorse_and_submit(tx).await
+    }
+}
