@@ -22,7 +22,40 @@ install_debian_packages() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 }
 
+# PostgreSQL on 127.0.0.1:5432 with trust auth for the `postgres` user: the
+# agent's and the wallet's test suites run every storage case on it as well
+# as on SQLite. Use the one that answers; start or install one otherwise.
+postgres_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+ensure_postgres() {
+  postgres_answers && return 0
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      log "installing PostgreSQL"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    else
+      echo "PostgreSQL is not running on 127.0.0.1:5432 and cannot be installed here" >&2
+      exit 1
+    fi
+  fi
+  local version hba
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  # Test machine only: trust local TCP connections, as CI machines do.
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster "$version" main start
+  for _ in $(seq 1 30); do postgres_answers && return 0; sleep 1; done
+  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2
+  exit 1
+}
+
 install_debian_packages
+ensure_postgres
+export IDELTA_TEST_POSTGRES="${IDELTA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+export IDELTA_REQUIRE_POSTGRES=1
 
 log "format"
 cargo fmt --all --check

@@ -161,6 +161,20 @@ impl Tenants {
         &self.ledger
     }
 
+    /// Records a committed change: an audit record (when `actor` is given)
+    /// and an event. The change itself is done and stays done, so a failure
+    /// here is logged rather than reported as a failed request.
+    async fn record(&self, tenant: &str, actor: Option<&str>, kind: &str, subject: &str, data: serde_json::Value, now_ms: i64) {
+        if let Some(actor) = actor {
+            if let Err(e) = self.db.audit(now_ms, actor, Some(tenant), kind, subject, &data.to_string()).await {
+                tracing::error!(%tenant, %kind, %subject, error = %e, "audit record lost");
+            }
+        }
+        if let Err(e) = self.events.publish(tenant, kind, subject, data, now_ms).await {
+            tracing::error!(%tenant, %kind, %subject, error = %e, "event not recorded");
+        }
+    }
+
     fn token(&self, sub: &str, tid: &str, role: TokenRole, epoch: i64, now_ms: i64) -> Result<String> {
         self.auth.tokens().issue(sub, tid, role, epoch, now_ms / 1000).map_err(|e| TenantError::Token(e.to_string()))
     }
@@ -204,16 +218,8 @@ impl Tenants {
             }
         };
         self.auth.update(TokenRole::CompanyAdmin, &company.id, true, company.token_epoch);
-        self.db.audit(now_ms, "operator", Some(&company.id), "company.registered", &company.id, &company.did).await?;
-        self.events
-            .publish(
-                &company.id,
-                "company.registered",
-                &company.id,
-                serde_json::json!({ "did": company.did, "name": company.name }),
-                now_ms,
-            )
-            .await?;
+        let data = serde_json::json!({ "did": company.did, "name": company.name });
+        self.record(&company.id, Some("operator"), "company.registered", &company.id, data, now_ms).await;
         let admin_token = self.token(&company.id, &company.id, TokenRole::CompanyAdmin, company.token_epoch, now_ms)?;
         Ok(CompanyCreated { company, admin_token, leaf_index: receipt.leaf_index })
     }
@@ -238,8 +244,7 @@ impl Tenants {
             return Err(TenantError::Conflict(format!("company {id} is already removed")));
         }
         self.auth.update(TokenRole::CompanyAdmin, id, false, company.token_epoch + 1);
-        self.db.audit(now_ms, actor, Some(id), "company.removed", id, &company.name).await?;
-        self.events.publish(id, "company.removed", id, serde_json::json!({}), now_ms).await?;
+        self.record(id, Some(actor), "company.removed", id, serde_json::json!({ "name": company.name }), now_ms).await;
         Ok(())
     }
 
@@ -298,15 +303,8 @@ impl Tenants {
             }
         };
         self.auth.update(TokenRole::Employee, &employee.id, true, employee.token_epoch);
-        self.events
-            .publish(
-                company,
-                "employee.added",
-                &employee.id,
-                serde_json::json!({ "name": employee.name, "did": employee.did }),
-                now_ms,
-            )
-            .await?;
+        let data = serde_json::json!({ "name": employee.name, "did": employee.did });
+        self.record(company, None, "employee.added", &employee.id, data, now_ms).await;
         let token = self.token(&employee.id, company, TokenRole::Employee, employee.token_epoch, now_ms)?;
         Ok(EmployeeCreated { employee, token })
     }
@@ -334,8 +332,7 @@ impl Tenants {
         if let Err(e) = wallet.remove_sub_wallet(id).await {
             tracing::error!(%id, error = %e, "employee removed but its sub-wallet could not be deleted");
         }
-        self.db.audit(now_ms, actor, Some(company), "employee.removed", id, &employee.name).await?;
-        self.events.publish(company, "employee.removed", id, serde_json::json!({}), now_ms).await?;
+        self.record(company, Some(actor), "employee.removed", id, serde_json::json!({ "name": employee.name }), now_ms).await;
         Ok(())
     }
 
@@ -368,18 +365,8 @@ impl Tenants {
         let key = wallet.generate_key(Holder::Company, KeyType::Ed25519, &[("purpose", "did")]).await?;
         let receipt = self.ledger.rotate_key(&wallet, &did, &c.key_id, &key.public).await?;
         self.db.set_company_key(company, &key.id).await?;
-        self.db
-            .audit(now_ms, &format!("admin:{company}"), Some(company), "company.did_rotated", company, &key.id)
-            .await?;
-        self.events
-            .publish(
-                company,
-                "company.did_rotated",
-                company,
-                serde_json::json!({ "did": c.did, "leaf_index": receipt.leaf_index }),
-                now_ms,
-            )
-            .await?;
+        let data = serde_json::json!({ "did": c.did, "key_id": key.id, "leaf_index": receipt.leaf_index });
+        self.record(company, Some(&format!("admin:{company}")), "company.did_rotated", company, data, now_ms).await;
         Ok(Rotated { did: c.did, key_id: key.id, leaf_index: receipt.leaf_index })
     }
 

@@ -92,15 +92,17 @@ impl Db {
         rows.iter().map(from_row).collect()
     }
 
-    /// Marks a company removed and moves its token epoch past every token.
+    /// Marks a company and its employees removed, and moves every token
+    /// epoch past the tokens issued, in one transaction.
     pub async fn remove_company(&self, id: &str, at: i64) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE companies SET status = 'removed', removed_at = $2, token_epoch = token_epoch + 1 \
              WHERE id = $1 AND status = 'active'",
         )
         .bind(id)
         .bind(at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         sqlx::query(
             "UPDATE employees SET status = 'removed', removed_at = $2, token_epoch = token_epoch + 1 \
@@ -108,8 +110,9 @@ impl Db {
         )
         .bind(id)
         .bind(at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
