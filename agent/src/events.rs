@@ -31,9 +31,9 @@ pub struct Event {
 /// The event bus.
 pub struct Events {
     db: Db,
-    /// Serialises numbering; holds each tenant's last sequence number.
-    numbering: tokio::sync::Mutex<HashMap<String, i64>>,
     live: Mutex<HashMap<String, broadcast::Sender<Event>>>,
+    /// Every tenant's events, for the webhook dispatcher.
+    all: broadcast::Sender<Event>,
 }
 
 impl std::fmt::Debug for Events {
@@ -43,11 +43,16 @@ impl std::fmt::Debug for Events {
 }
 
 const LIVE_BUFFER: usize = 1024;
+/// How often an append retries after losing a sequence number to another writer.
+const APPEND_RETRIES: usize = 16;
+/// The webhook dispatcher only hands each event to a task, so it keeps up
+/// with bursts far deeper than this.
+const ALL_BUFFER: usize = 4096;
 
 impl Events {
     /// A bus over `db`.
     pub fn new(db: Db) -> Events {
-        Events { db, numbering: tokio::sync::Mutex::new(HashMap::new()), live: Mutex::new(HashMap::new()) }
+        Events { db, live: Mutex::new(HashMap::new()), all: broadcast::channel(ALL_BUFFER).0 }
     }
 
     /// Records and publishes an event.
@@ -59,41 +64,63 @@ impl Events {
         data: serde_json::Value,
         at: i64,
     ) -> Result<Event, DbError> {
-        let mut numbering = self.numbering.lock().await;
-        let last = match numbering.get(tenant) {
-            Some(n) => *n,
-            None => {
-                let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM events WHERE tenant = $1")
-                    .bind(tenant)
-                    .fetch_one(self.db.pool())
-                    .await?;
-                row.try_get::<i64, _>("n")?
+        let seq = self.append(tenant, at, kind, subject, &data).await?;
+        let event = Event { tenant: tenant.into(), seq, at, kind: kind.into(), subject: subject.into(), data };
+        {
+            let mut live = self.live.lock();
+            // No live subscriber is not an error: the event is recorded. A
+            // channel nobody listens to any more is dropped.
+            if live.get(tenant).is_some_and(|sender| sender.send(event.clone()).is_err()) {
+                live.remove(tenant);
             }
-        };
-        let event =
-            Event { tenant: tenant.into(), seq: last + 1, at, kind: kind.into(), subject: subject.into(), data };
-        sqlx::query("INSERT INTO events (tenant, seq, at, kind, subject, data) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&event.tenant)
-            .bind(event.seq)
-            .bind(event.at)
-            .bind(&event.kind)
-            .bind(&event.subject)
-            .bind(event.data.to_string())
-            .execute(self.db.pool())
-            .await?;
-        numbering.insert(tenant.into(), event.seq);
-        drop(numbering);
-        if let Some(sender) = self.live.lock().get(tenant) {
-            // No live subscriber is not an error: the event is recorded.
-            let _ = sender.send(event.clone());
         }
+        let _ = self.all.send(event.clone());
         metrics::counter!("idelta_events_total", "kind" => event.kind.clone()).increment(1);
         Ok(event)
+    }
+
+    /// Appends to the tenant's log; the next sequence number is computed by
+    /// the insert itself, so agents sharing a database never hand out the
+    /// same number: a concurrent insert that takes it makes this one retry.
+    async fn append(
+        &self,
+        tenant: &str,
+        at: i64,
+        kind: &str,
+        subject: &str,
+        data: &serde_json::Value,
+    ) -> Result<i64, DbError> {
+        let data = data.to_string();
+        let mut attempt = 0;
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO events (tenant, seq, at, kind, subject, data) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM events WHERE tenant = $1 RETURNING seq",
+            )
+            .bind(tenant)
+            .bind(at)
+            .bind(kind)
+            .bind(subject)
+            .bind(&data)
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(crate::db::conflict_aware);
+            match inserted {
+                Ok(row) => return Ok(row.try_get("seq")?),
+                Err(DbError::Conflict) if attempt < APPEND_RETRIES => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Live events of a tenant from now on.
     pub fn subscribe(&self, tenant: &str) -> broadcast::Receiver<Event> {
         self.live.lock().entry(tenant.to_owned()).or_insert_with(|| broadcast::channel(LIVE_BUFFER).0).subscribe()
+    }
+
+    /// Live events of every tenant from now on (the webhook dispatcher).
+    pub fn subscribe_all(&self) -> broadcast::Receiver<Event> {
+        self.all.subscribe()
     }
 
     /// Recorded events of a tenant after `after_seq`, oldest first.

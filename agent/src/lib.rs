@@ -21,6 +21,7 @@ pub mod ids;
 pub mod ledger;
 pub mod service;
 pub mod tenants;
+pub mod webhooks;
 
 pub use http::{router, AppState};
 pub use service::{start, AgentConfig};

@@ -8,6 +8,7 @@ use crate::events::Events;
 use crate::http::AppState;
 use crate::ledger::LedgerAccess;
 use crate::tenants::Tenants;
+use crate::webhooks::{DeliveryConfig, Webhooks};
 use idelta_ledger_node::client::LedgerClient;
 use idelta_ledger_node::keys::DevKeyStore;
 use idelta_wallet::{Backend, MasterKey, Wallets};
@@ -83,5 +84,10 @@ pub async fn start(config: AgentConfig) -> Result<AppState, StartError> {
     let ledger = LedgerAccess::bootstrap(config.ledger, &wallets, &db, config.bootstrap_trustee.as_ref()).await?;
     let events = Arc::new(Events::new(db.clone()));
     let tenants = Arc::new(Tenants::new(db.clone(), wallets, ledger, Arc::clone(&auth), Arc::clone(&events)));
-    Ok(AppState { tenants, auth, events, db, metrics: metrics_handle() })
+    let webhooks = Arc::new(
+        Webhooks::new(db.clone(), Arc::clone(&events), DeliveryConfig::default())
+            .map_err(|e| StartError::Config(format!("webhook client: {e}")))?,
+    );
+    webhooks.start(&events);
+    Ok(AppState { tenants, auth, events, webhooks, db, metrics: metrics_handle() })
 }

@@ -102,6 +102,7 @@ pub struct Page<T> {
     /// The items, oldest first.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
@@ -164,7 +165,15 @@ impl Tenants {
     /// Records a committed change: an audit record (when `actor` is given)
     /// and an event. The change itself is done and stays done, so a failure
     /// here is logged rather than reported as a failed request.
-    async fn record(&self, tenant: &str, actor: Option<&str>, kind: &str, subject: &str, data: serde_json::Value, now_ms: i64) {
+    async fn record(
+        &self,
+        tenant: &str,
+        actor: Option<&str>,
+        kind: &str,
+        subject: &str,
+        data: serde_json::Value,
+        now_ms: i64,
+    ) {
         if let Some(actor) = actor {
             if let Err(e) = self.db.audit(now_ms, actor, Some(tenant), kind, subject, &data.to_string()).await {
                 tracing::error!(%tenant, %kind, %subject, error = %e, "audit record lost");
@@ -332,7 +341,8 @@ impl Tenants {
         if let Err(e) = wallet.remove_sub_wallet(id).await {
             tracing::error!(%id, error = %e, "employee removed but its sub-wallet could not be deleted");
         }
-        self.record(company, Some(actor), "employee.removed", id, serde_json::json!({ "name": employee.name }), now_ms).await;
+        self.record(company, Some(actor), "employee.removed", id, serde_json::json!({ "name": employee.name }), now_ms)
+            .await;
         Ok(())
     }
 

@@ -72,8 +72,14 @@ pub fn load_node_key(dir: &Path) -> Result<SigningKey> {
 /// Writes JSON readable by the owner only. With `replace` false an
 /// existing file is an error, so keys are never overwritten by accident.
 pub fn write_private<T: Serialize>(path: &Path, value: &T, replace: bool) -> Result<()> {
-    use std::io::Write as _;
     let json = serde_json::to_vec_pretty(value).map_err(|e| NodeError::Config(e.to_string()))?;
+    write_private_bytes(path, &json, replace)
+}
+
+/// Writes bytes readable by the owner only, synced to disk; see
+/// [`write_private`].
+pub fn write_private_bytes(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if replace {
@@ -88,7 +94,7 @@ pub fn write_private<T: Serialize>(path: &Path, value: &T, replace: bool) -> Res
     }
     let mut file =
         options.open(path).map_err(|e| NodeError::Config(format!("cannot write {}: {e}", path.display())))?;
-    file.write_all(&json)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
 }

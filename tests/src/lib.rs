@@ -8,10 +8,15 @@
 //! helpers check RFC 9457 problem documents (design.md §9) and, for every
 //! write that is refused, that the log did not grow.
 //!
+//! [`agent::TestAgent`] starts the multi-tenant agent in-process against a
+//! [`TestLedger`], on SQLite or PostgreSQL.
+//!
 //! The layout follows zero-to-production's `tests/api/helpers.rs`: one
 //! fresh service per test, driven over HTTP with a typed client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod agent;
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use idelta_ledger_node::client::LedgerClient;

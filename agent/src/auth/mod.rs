@@ -4,9 +4,9 @@
 //! employee or a company, or issuing a token that replaces older ones,
 //! takes effect at once.
 //!
-//! Subject states are cached in memory and updated by the same process
-//! that changes them. Several agents sharing one PostgreSQL would need a
-//! short TTL or notifications on this cache; see docs/agent.md.
+//! Subject states are cached in memory for [`SUBJECT_TTL`] and updated at
+//! once by the process that changes them; another agent sharing the same
+//! PostgreSQL sees a removal or a replaced token within that time.
 
 pub mod tokens;
 
@@ -73,10 +73,15 @@ pub enum AuthError {
     Unavailable,
 }
 
+/// How long a cached subject state is trusted before the database is
+/// asked again.
+pub const SUBJECT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Clone, Copy, Debug)]
 struct SubjectState {
     active: bool,
     epoch: i64,
+    loaded: std::time::Instant,
 }
 
 /// Authenticates bearer credentials.
@@ -153,7 +158,7 @@ impl Authenticator {
 
     async fn state(&self, role: TokenRole, company: &str, id: &str) -> Result<SubjectState, AuthError> {
         let key = subject_key(role, id);
-        if let Some(s) = self.subjects.read().get(&key) {
+        if let Some(s) = self.subjects.read().get(&key).filter(|s| s.loaded.elapsed() < SUBJECT_TTL) {
             return Ok(*s);
         }
         let found = match role {
@@ -168,8 +173,10 @@ impl Authenticator {
                 .map(|e| (e.status, e.token_epoch)),
         };
         let state = match found {
-            Some((status, epoch)) => SubjectState { active: status == "active", epoch },
-            None => SubjectState { active: false, epoch: -1 },
+            Some((status, epoch)) => {
+                SubjectState { active: status == "active", epoch, loaded: std::time::Instant::now() }
+            }
+            None => SubjectState { active: false, epoch: -1, loaded: std::time::Instant::now() },
         };
         self.subjects.write().insert(key, state);
         Ok(state)
@@ -177,7 +184,9 @@ impl Authenticator {
 
     /// Records a subject's new state; called by whoever changed it.
     pub fn update(&self, role: TokenRole, id: &str, active: bool, epoch: i64) {
-        self.subjects.write().insert(subject_key(role, id), SubjectState { active, epoch });
+        self.subjects
+            .write()
+            .insert(subject_key(role, id), SubjectState { active, epoch, loaded: std::time::Instant::now() });
     }
 
     /// Forgets a subject so the next request reads the database.

@@ -17,7 +17,7 @@ use idelta_agent::service::{AgentConfig, DEFAULT_TOKEN_TTL_SECS};
 use idelta_agent::AppState;
 use idelta_ledger_node::client::LedgerClient;
 use idelta_ledger_node::genesis::GENESIS_FILE;
-use idelta_ledger_node::keys::{write_private, DevKeyStore};
+use idelta_ledger_node::keys::{write_private, write_private_bytes, DevKeyStore};
 use idelta_ledger_node::node::TRUSTEE_KEYS_FILE;
 use idelta_wallet::MasterKey;
 use serde::Serialize;
@@ -145,7 +145,7 @@ fn operator_key(dir: &Path) -> anyhow::Result<String> {
     let mut bytes = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let key = format!("op_{}", hex::encode(bytes));
-    write_private(&path, &key, false)?;
+    write_private_bytes(&path, format!("{key}\n").as_bytes(), false)?;
     Ok(key)
 }
 

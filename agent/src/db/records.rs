@@ -3,6 +3,9 @@
 use super::{conflict_aware, Db, DbError, Result};
 use sqlx::Row as _;
 
+/// How long an `Idempotency-Key` is honoured: 24 hours.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+
 /// A stored answer to an `Idempotency-Key`.
 #[derive(Clone, Debug)]
 pub struct StoredResponse {

@@ -12,6 +12,7 @@ pub mod extract;
 mod idempotency;
 mod me;
 mod ops;
+mod webhooks;
 
 use crate::auth::Authenticator;
 use crate::db::Db;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The event bus.
     pub events: Arc<Events>,
+    /// Webhook registrations and delivery.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The agent database.
     pub db: Db,
     /// Prometheus metrics.
@@ -91,6 +94,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(employees::router())
         .merge(me::router())
         .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Counts requests and their latency by route and status.

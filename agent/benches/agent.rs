@@ -1,0 +1,803 @@
+//! Agent benchmark: sub-wallet creations per second (over HTTP, through
+//! `Tenants::add_employee`, and as the raw wallet operation) and
+//! authenticated requests per second, on SQLite and PostgreSQL. See
+//! BENCHMARKS.md, section "Agent".
+//!
+//! ```text
+//! cargo bench -p idelta-agent --bench agent -- \
+//!     [--employees N] [--clients C[,C...]] [--duration-secs S] [--max-secs S] \
+//!     [--backends sqlite,postgres] [--pg URL] [--dir PATH]
+//! ```
+//! Defaults: 2000 employees per creation phase, clients 16,64, 5 s per
+//! authenticated phase, 30 s cap per creation phase, both backends
+//! (PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres is skipped
+//! if it does not answer).
+//!
+//! Per backend: a fresh ledger node (`Node::init`, `Node::start`) and the
+//! agent (`idelta_agent::start`, operator enrolled as endorser by the
+//! genesis trustee, like `idelta up`) run in one multi-threaded tokio
+//! runtime (threads `server`), each on its own `127.0.0.1:0` listener. The
+//! load generator runs in a second runtime (threads `loadgen`) with C
+//! keep-alive HTTP/1.1 connections and request bodies built in advance.
+//! Everything shares the machine's cores; CPU time is read per thread
+//! group from /proc/self/task.
+//!
+//! Phases, for each C: `POST /v1/companies/{c}/employees` (a fresh company
+//! each time, admin token, only 201 counts); the same through
+//! `Tenants::add_employee` without HTTP; the raw wallet operation
+//! (`create_sub_wallet` + `create_did_key` on a store of the same backend);
+//! then `GET .../employees/{e}/dids` and `GET /v1/me` with employee
+//! tokens for S seconds. Then single-step costs at one client. PostgreSQL
+//! databases get fresh names and are dropped at the end. Every loop is
+//! bounded by a count and a time limit; all traffic goes to 127.0.0.1.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::http::HeaderValue;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use idelta_agent::auth::tokens::TokenRole;
+use idelta_agent::db::employees::Employee;
+use idelta_agent::service::{AgentConfig, DEFAULT_TOKEN_TTL_SECS};
+use idelta_agent::AppState;
+use idelta_ledger_node::client::LedgerClient;
+use idelta_ledger_node::keys::DevKeyStore;
+use idelta_ledger_node::node::{Node, TRUSTEE_KEYS_FILE};
+use idelta_wallet::{Backend, Holder, MasterKey, Wallets};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+struct Args {
+    employees: usize,
+    clients: Vec<usize>,
+    duration: Duration,
+    max_secs: Duration,
+    backends: Vec<String>,
+    pg: String,
+    dir: Option<PathBuf>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        employees: 2_000,
+        clients: vec![16, 64],
+        duration: Duration::from_secs(5),
+        max_secs: Duration::from_secs(30),
+        backends: vec!["sqlite".into(), "postgres".into()],
+        pg: DEFAULT_PG.into(),
+        dir: None,
+    };
+    let mut it = std::env::args().skip(1);
+    let num = |v: Option<String>, name: &str| -> u64 {
+        v.and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| panic!("{name} needs a number"))
+    };
+    let list = |v: Option<String>, name: &str| -> Vec<String> {
+        v.unwrap_or_else(|| panic!("{name} needs a list")).split(',').map(|s| s.trim().to_owned()).collect()
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--employees" => a.employees = num(it.next(), "--employees") as usize,
+            "--duration-secs" => a.duration = Duration::from_secs(num(it.next(), "--duration-secs")),
+            "--max-secs" => a.max_secs = Duration::from_secs(num(it.next(), "--max-secs")),
+            "--clients" => {
+                a.clients =
+                    list(it.next(), "--clients").iter().map(|c| c.parse().expect("--clients: numbers")).collect()
+            }
+            "--backends" => a.backends = list(it.next(), "--backends"),
+            "--pg" => a.pg = it.next().expect("--pg needs a URL"),
+            "--dir" => a.dir = Some(PathBuf::from(it.next().expect("--dir needs a path"))),
+            "--bench" => {}
+            "-h" | "--help" => {
+                let doc: Vec<&str> =
+                    include_str!("agent.rs").lines().take(15).map(|l| l.trim_start_matches("//!")).collect();
+                println!("{}", doc.join("\n"));
+                std::process::exit(0);
+            }
+            other => eprintln!("ignoring argument `{other}`"),
+        }
+    }
+    assert!(a.clients.iter().all(|&c| c > 0), "--clients must be positive");
+    a
+}
+
+// ---------------------------------------------------------------- machine and CPU
+
+fn fsync_probe(dir: &Path) -> String {
+    use std::io::Write as _;
+    let path = dir.join("fsync-probe");
+    let Ok(mut f) = std::fs::File::create(&path) else { return "unavailable".into() };
+    let mut lat = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        if f.write_all(&[7u8; 4096]).and_then(|()| f.sync_data()).is_err() {
+            return "failed".into();
+        }
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    let _ = std::fs::remove_file(&path);
+    lat.sort_unstable();
+    format!("4 KiB write + fdatasync p50 {} µs, p99 {} µs", pct(&lat, 50.0), pct(&lat, 99.0))
+}
+
+/// CPU ticks (10 ms) by thread group (name without trailing digits).
+fn thread_cpu() -> BTreeMap<String, u64> {
+    let mut by_name = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name = stat[open + 1..close].trim_end_matches(|c: char| c.is_ascii_digit() || c == '-').to_owned();
+        let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+            + rest.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        *by_name.entry(name).or_insert(0) += ticks;
+    }
+    by_name
+}
+
+fn cpu_since(before: &BTreeMap<String, u64>) -> Vec<(String, f64)> {
+    thread_cpu()
+        .into_iter()
+        .map(|(n, t)| (n.clone(), t.saturating_sub(before.get(&n).copied().unwrap_or(0)) as f64 / 100.0))
+        .filter(|(_, s)| *s > 0.0)
+        .collect()
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ---------------------------------------------------------------- results
+
+#[derive(Default)]
+struct Phase {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    latencies_us: Vec<u64>,
+    elapsed: Duration,
+    cpu: Vec<(String, f64)>,
+    bodies: Vec<Bytes>,
+    /// Raw phase only: µs in create_sub_wallet and create_did_key.
+    split_us: (u64, u64),
+}
+
+impl Phase {
+    fn merge(&mut self, o: Phase) {
+        self.ok += o.ok;
+        self.errors += o.errors;
+        if self.first_error.is_none() {
+            self.first_error = o.first_error;
+        }
+        self.latencies_us.extend(o.latencies_us);
+        self.bodies.extend(o.bodies);
+        self.split_us.0 += o.split_us.0;
+        self.split_us.1 += o.split_us.1;
+    }
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn busy(&self) -> f64 {
+        self.cpu.iter().map(|(_, s)| s).sum::<f64>() / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    /// Server-side CPU µs per success (everything but the load generator).
+    fn server_us(&self) -> f64 {
+        let s: f64 = self.cpu.iter().filter(|(n, _)| n != "loadgen").map(|(_, s)| s).sum();
+        s * 1e6 / self.ok.max(1) as f64
+    }
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+struct Row {
+    backend: String,
+    phase: &'static str,
+    clients: usize,
+    r: Phase,
+}
+
+fn print_phase(phase: &str, clients: usize, r: &mut Phase) {
+    r.latencies_us.sort_unstable();
+    let l = &r.latencies_us;
+    println!(
+        "  {phase:<18} C={clients:<3} {:>6} ok in {:>5.2} s = {:>7.0} /s  p50 {} ms  p99 {} ms  max {} ms  errors {}",
+        r.ok,
+        r.elapsed.as_secs_f64(),
+        r.rate(),
+        ms(pct(l, 50.0)),
+        ms(pct(l, 99.0)),
+        ms(l.last().copied().unwrap_or(0)),
+        r.errors
+    );
+    let wall = r.elapsed.as_secs_f64().max(1e-9);
+    let parts: Vec<String> = r.cpu.iter().map(|(n, s)| format!("{n} {:.2}", s / wall)).collect();
+    println!("    cores busy {:.2} ({}); server-side CPU {:.0} µs/op", r.busy(), parts.join(", "), r.server_us());
+    if r.split_us != (0, 0) {
+        let n = r.ok.max(1) as u64;
+        println!(
+            "    mean latency: create_sub_wallet {} ms, create_did_key {} ms",
+            ms(r.split_us.0 / n),
+            ms(r.split_us.1 / n)
+        );
+    }
+    if let Some(e) = &r.first_error {
+        println!("    first error: {}", e.chars().take(300).collect::<String>());
+    }
+}
+
+// ---------------------------------------------------------------- HTTP load generator
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Sender {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    sender
+}
+
+/// One pre-built request: method, path, bearer, body.
+#[derive(Clone)]
+struct Req {
+    method: Method,
+    path: String,
+    auth: HeaderValue,
+    body: Bytes,
+}
+
+impl Req {
+    fn build(&self) -> Request<Full<Bytes>> {
+        let mut b = Request::builder()
+            .method(self.method.clone())
+            .uri(self.path.as_str())
+            .header(HOST, "127.0.0.1")
+            .header(AUTHORIZATION, self.auth.clone());
+        if !self.body.is_empty() {
+            b = b.header(CONTENT_TYPE, "application/json");
+        }
+        b.body(Full::new(self.body.clone())).expect("request")
+    }
+}
+
+/// C clients send requests until `count` or `limit`. `sequential`: request
+/// i is `reqs[i]` (each once); otherwise a random one. Only `expect` counts.
+async fn load(
+    addr: SocketAddr,
+    clients: usize,
+    reqs: Arc<Vec<Req>>,
+    count: usize,
+    limit: Duration,
+    sequential: bool,
+    expect: StatusCode,
+    keep_bodies: bool,
+) -> Phase {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..clients {
+        senders.push(connect(addr).await);
+    }
+    let cpu = thread_cpu();
+    let start = Instant::now();
+    let deadline = start + limit;
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut sender)| {
+            let (next, reqs) = (Arc::clone(&next), Arc::clone(&reqs));
+            tokio::spawn(async move {
+                let mut r = Phase::default();
+                let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ (c as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count || Instant::now() > deadline {
+                        break;
+                    }
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let req = if sequential { &reqs[i] } else { &reqs[(rng % reqs.len() as u64) as usize] };
+                    let t = Instant::now();
+                    let run = async {
+                        sender.ready().await.map_err(|e| e.to_string())?;
+                        let resp = sender.send_request(req.build()).await.map_err(|e| e.to_string())?;
+                        let status = resp.status();
+                        let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                        Ok::<_, String>((status, body))
+                    };
+                    match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
+                        Ok(Ok((status, body))) if status == expect => {
+                            r.ok += 1;
+                            r.latencies_us.push(t.elapsed().as_micros() as u64);
+                            if keep_bodies {
+                                r.bodies.push(body);
+                            }
+                        }
+                        Ok(Ok((status, body))) => {
+                            r.errors += 1;
+                            r.first_error
+                                .get_or_insert_with(|| format!("{status}: {}", String::from_utf8_lossy(&body)));
+                        }
+                        Ok(Err(e)) => {
+                            r.errors += 1;
+                            r.first_error.get_or_insert(e);
+                            break;
+                        }
+                        Err(_) => {
+                            r.errors += 1;
+                            r.first_error.get_or_insert("request timed out".into());
+                            break;
+                        }
+                    }
+                }
+                r
+            })
+        })
+        .collect();
+    let mut total = Phase::default();
+    for t in tasks {
+        total.merge(t.await.expect("client task"));
+    }
+    total.elapsed = start.elapsed();
+    total.cpu = cpu_since(&cpu);
+    total
+}
+
+/// C tasks on the current runtime run `op(i)` for i in 0..count until
+/// `limit`; `op` returns its (sub-wallet, did-key) split, if any.
+async fn in_process<F, Fut>(clients: usize, count: usize, limit: Duration, op: F) -> Phase
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(u64, u64), String>> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu = thread_cpu();
+    let start = Instant::now();
+    let deadline = start + limit;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (op, next) = (Arc::clone(&op), Arc::clone(&next));
+            tokio::spawn(async move {
+                let mut r = Phase::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count || Instant::now() > deadline {
+                        break;
+                    }
+                    let t = Instant::now();
+                    match op(i).await {
+                        Ok(split) => {
+                            r.ok += 1;
+                            r.latencies_us.push(t.elapsed().as_micros() as u64);
+                            r.split_us.0 += split.0;
+                            r.split_us.1 += split.1;
+                        }
+                        Err(e) => {
+                            r.errors += 1;
+                            r.first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                r
+            })
+        })
+        .collect();
+    let mut total = Phase::default();
+    for t in tasks {
+        total.merge(t.await.expect("task"));
+    }
+    total.elapsed = start.elapsed();
+    total.cpu = cpu_since(&cpu);
+    total
+}
+
+// ---------------------------------------------------------------- setup
+
+struct Pg {
+    admin_url: String,
+    agent_db: String,
+    wallet_prefix: String,
+}
+
+fn pg_answers(url: &str) -> bool {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return false };
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        match tokio::time::timeout(Duration::from_secs(3), sqlx::PgConnection::connect(url)).await {
+            Ok(Ok(c)) => {
+                let _ = c.close().await;
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+async fn pg_exec(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+    sqlx::query(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = c.close().await;
+}
+
+/// Drops the agent database and every wallet database of this run.
+fn pg_cleanup(pg: &Pg) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(async {
+        use sqlx::{Connection as _, Row as _};
+        let mut c = sqlx::PgConnection::connect(&pg.admin_url).await.expect("postgres");
+        let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)")
+            .bind(&pg.agent_db)
+            .bind(format!("{}_", pg.wallet_prefix))
+            .fetch_all(&mut c)
+            .await
+            .expect("list databases");
+        for row in rows {
+            let name: String = row.get(0);
+            let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", name.replace('"', "\"\""));
+            if let Err(e) = sqlx::query(&sql).execute(&mut c).await {
+                eprintln!("could not drop {name}: {e}");
+            }
+        }
+        let _ = c.close().await;
+    });
+}
+
+fn pg_url_with_db(admin: &str, db: &str) -> String {
+    let (head, query) = admin.split_once('?').map_or((admin, ""), |(h, q)| (h, q));
+    let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
+    if query.is_empty() {
+        format!("{base}/{db}")
+    } else {
+        format!("{base}/{db}?{query}")
+    }
+}
+
+struct Running {
+    state: AppState,
+    addr: SocketAddr,
+    backend: Backend,
+}
+
+async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
+    let ledger_dir = dir.join("ledger");
+    let node = Node::start(&ledger_dir).await.expect("ledger start");
+    let ledger_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let ledger_addr = ledger_listener.local_addr().expect("addr");
+    let ledger_app = idelta_ledger_node::http::router(node.clone());
+    tokio::spawn(async move { axum::serve(ledger_listener, ledger_app).await });
+
+    let (db_url, backend) = match pg {
+        None => {
+            let wallets = dir.join("wallets");
+            std::fs::create_dir_all(&wallets).expect("wallet dir");
+            (
+                format!("sqlite://{}", dir.join("agent.db").display()),
+                format!("sqlite://{}", wallets.display()).parse::<Backend>().expect("backend"),
+            )
+        }
+        Some(pg) => {
+            pg_exec(&pg.admin_url, &format!("CREATE DATABASE \"{}\"", pg.agent_db)).await;
+            (
+                pg_url_with_db(&pg.admin_url, &pg.agent_db),
+                pg_url_with_db(&pg.admin_url, &pg.wallet_prefix).parse::<Backend>().expect("backend"),
+            )
+        }
+    };
+    let mut key = [0u8; 24];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let config = AgentConfig {
+        db_url,
+        wallets: backend.clone(),
+        master_key: MasterKey::generate(),
+        operator_api_key: format!("op_{}", hex::encode(key)),
+        ledger: LedgerClient::new(&format!("http://{ledger_addr}"), node.public_key()).expect("client"),
+        token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+        bootstrap_trustee: Some(DevKeyStore::load(&ledger_dir.join(TRUSTEE_KEYS_FILE)).expect("trustee keys")),
+    };
+    let state = idelta_agent::start(config).await.expect("agent start");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = idelta_agent::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (node, Running { state, addr, backend })
+}
+
+fn bearer(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("Bearer {token}")).expect("header")
+}
+
+/// Employees created over HTTP: (company, employee, token).
+fn created(bodies: &[Bytes], company: &str) -> Vec<(String, String, String)> {
+    bodies
+        .iter()
+        .filter_map(|b| {
+            let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+            Some((company.to_owned(), v["employee"]["id"].as_str()?.to_owned(), v["token"].as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- single-step costs
+
+fn mean_us<T>(n: usize, mut f: impl FnMut(usize) -> T) -> f64 {
+    let t = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(f(i));
+    }
+    t.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+async fn mean_us_async<Fut: std::future::Future>(n: usize, mut f: impl FnMut(usize) -> Fut) -> f64 {
+    let t = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(f(i).await);
+    }
+    t.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+/// Each step of `add_employee`, one at a time (no concurrency).
+async fn calibrate(run: &Running, raw: &Wallets, raw_company: &str, company: &str, token: &str) {
+    let st = &run.state;
+    let n = 200;
+    let w = raw.open(raw_company).await.expect("raw wallet");
+    let now = idelta_agent::http::now_ms();
+    let ids: Vec<String> = (0..n).map(|_| idelta_agent::ids::new_id("em", now)).collect();
+    let company_row = mean_us_async(n, |_| st.tenants.company(company)).await;
+    let open = mean_us_async(n, |_| raw.open(raw_company)).await;
+    let sub = mean_us_async(n, |i| w.create_sub_wallet(&ids[i])).await;
+    let did = mean_us_async(n, |i| w.create_did_key(Holder::Sub(&ids[i]))).await;
+    let rows: Vec<Employee> = ids
+        .iter()
+        .map(|id| Employee {
+            id: id.clone(),
+            company_id: company.into(),
+            name: "Calibration".into(),
+            did: format!("did:key:{id}"),
+            status: "active".into(),
+            created_at: now,
+            removed_at: None,
+            token_epoch: 1,
+        })
+        .collect();
+    let insert = mean_us_async(n, |i| st.db.insert_employee(&rows[i])).await;
+    let event = mean_us_async(n, |i| {
+        st.events.publish(company, "bench.calibration", &ids[i], serde_json::json!({"i": i}), now)
+    })
+    .await;
+    let issue = mean_us(n, |i| st.auth.tokens().issue(&ids[i], company, TokenRole::Employee, 1, now / 1000));
+    let verify = mean_us(n * 10, |_| st.auth.tokens().verify(token).expect("verify"));
+    let authn = mean_us_async(n * 10, |_| st.auth.authenticate(token)).await;
+    let id = mean_us(n * 10, |_| idelta_agent::ids::new_id("em", now));
+    let keygen =
+        mean_us(n * 10, |_| ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key().to_bytes());
+    let records = mean_us_async(n, |i| w.find_records(Holder::Sub(&ids[i]), "did", &[], Some(200))).await;
+    let emp_row = mean_us_async(n, |i| st.db.employee(company, &ids[i])).await;
+    println!("  single-step costs, one at a time (no HTTP), mean of {n} (JWT/keygen/id: {}):", n * 10);
+    println!("    add_employee steps, in order:");
+    println!("      db.company (active_company)                 {company_row:>8.1} µs");
+    println!("      wallets.open (cached handle)                {open:>8.1} µs");
+    println!("      create_sub_wallet (askar create_profile)    {sub:>8.1} µs");
+    println!("      create_did_key (keygen + 2 inserts, 1 txn)  {did:>8.1} µs");
+    println!("      db.insert_employee                          {insert:>8.1} µs");
+    println!("      events.publish (global mutex + insert)      {event:>8.1} µs");
+    println!("      tokens.issue (EdDSA JWT sign)               {issue:>8.1} µs");
+    println!("    per authenticated request:");
+    println!("      tokens.verify (EdDSA JWT verify)            {verify:>8.1} µs");
+    println!("      auth.authenticate (verify + cached subject) {authn:>8.1} µs");
+    println!("      /dids: db.employee                          {emp_row:>8.1} µs");
+    println!("      /dids: find_records (askar session + scan)  {records:>8.1} µs");
+    println!("    other: ids::new_id {id:.2} µs, Ed25519 keygen (dalek) {keygen:.1} µs");
+}
+
+// ---------------------------------------------------------------- main
+
+fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
+    let tmp = tempfile::Builder::new().prefix("idelta-agent-bench-").tempdir_in(base).expect("temp dir");
+    Node::init(&tmp.path().join("ledger"), "bench", 1).expect("ledger init");
+    let tag = format!("{:x}{:x}", std::process::id(), idelta_agent::http::now_ms());
+    let pg = (name == "postgres").then(|| Pg {
+        admin_url: args.pg.clone(),
+        agent_db: format!("ib{tag}_agent"),
+        wallet_prefix: format!("ib{tag}"),
+    });
+    println!(
+        "\n== backend {name}: agent db + wallets {}; load average {}",
+        match &pg {
+            None => format!("SQLite in {}", tmp.path().display()),
+            Some(p) => format!("PostgreSQL, databases {}_*", p.wallet_prefix),
+        },
+        loadavg()
+    );
+    let server = tokio::runtime::Builder::new_multi_thread().thread_name("server").enable_all().build().expect("rt");
+    let loadgen = tokio::runtime::Builder::new_multi_thread().thread_name("loadgen").enable_all().build().expect("rt");
+    let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
+    let raw = Wallets::new(run.backend.clone(), MasterKey::generate());
+    let mut employees: Vec<(String, String, String)> = Vec::new();
+    let mut direct_company = String::new();
+    let raw_company = format!("raw-{tag}");
+    server.block_on(raw.create(&raw_company)).expect("raw wallet");
+
+    for &c in &args.clients {
+        let co = server.block_on(run.state.tenants.register_company(&format!("Bench {name} {c}"), 0)).expect("company");
+        let company = co.company.id.clone();
+        let reqs: Vec<Req> = (0..args.employees)
+            .map(|i| Req {
+                method: Method::POST,
+                path: format!("/v1/companies/{company}/employees"),
+                auth: bearer(&co.admin_token),
+                body: Bytes::from(serde_json::to_vec(&serde_json::json!({ "name": format!("Employee {i}") })).unwrap()),
+            })
+            .collect();
+        let mut r = loadgen.block_on(load(
+            run.addr,
+            c,
+            Arc::new(reqs),
+            args.employees,
+            args.max_secs,
+            true,
+            StatusCode::CREATED,
+            true,
+        ));
+        print_phase("HTTP add employee", c, &mut r);
+        if employees.is_empty() {
+            employees = created(&r.bodies, &company);
+        }
+        r.bodies.clear();
+        rows.push(Row { backend: name.into(), phase: "HTTP POST employees", clients: c, r });
+
+        let co =
+            server.block_on(run.state.tenants.register_company(&format!("Direct {name} {c}"), 0)).expect("company");
+        direct_company = co.company.id.clone();
+        let tenants = Arc::clone(&run.state.tenants);
+        let company = direct_company.clone();
+        let mut r = server.block_on(in_process(c, args.employees, args.max_secs, move |i| {
+            let (tenants, company) = (Arc::clone(&tenants), company.clone());
+            async move {
+                tenants
+                    .add_employee(&company, &format!("Direct {i}"), idelta_agent::http::now_ms())
+                    .await
+                    .map(|_| (0, 0))
+                    .map_err(|e| e.to_string())
+            }
+        }));
+        print_phase("Tenants::add_employee", c, &mut r);
+        rows.push(Row { backend: name.into(), phase: "Tenants::add_employee", clients: c, r });
+
+        let w = server.block_on(raw.open(&raw_company)).expect("raw");
+        let mut r = server.block_on(in_process(c, args.employees, args.max_secs, move |i| {
+            let w = w.clone();
+            async move {
+                let id = format!("c{c}-{i}");
+                let t = Instant::now();
+                w.create_sub_wallet(&id).await.map_err(|e| e.to_string())?;
+                let a = t.elapsed().as_micros() as u64;
+                w.create_did_key(Holder::Sub(&id)).await.map_err(|e| e.to_string())?;
+                Ok((a, t.elapsed().as_micros() as u64 - a))
+            }
+        }));
+        print_phase("raw wallet op", c, &mut r);
+        rows.push(Row { backend: name.into(), phase: "wallet sub-wallet + did:key", clients: c, r });
+    }
+
+    if employees.is_empty() {
+        println!("  no employee was created over HTTP; skipping authenticated requests");
+    } else {
+        let dids: Vec<Req> = employees
+            .iter()
+            .map(|(c, e, t)| Req {
+                method: Method::GET,
+                path: format!("/v1/companies/{c}/employees/{e}/dids"),
+                auth: bearer(t),
+                body: Bytes::new(),
+            })
+            .collect();
+        let me: Vec<Req> = employees
+            .iter()
+            .map(|(_, _, t)| Req { method: Method::GET, path: "/v1/me".into(), auth: bearer(t), body: Bytes::new() })
+            .collect();
+        let (dids, me) = (Arc::new(dids), Arc::new(me));
+        for &c in &args.clients {
+            for (phase, reqs) in [("GET .../dids", &dids), ("GET /v1/me", &me)] {
+                let mut r = loadgen.block_on(load(
+                    run.addr,
+                    c,
+                    Arc::clone(reqs),
+                    usize::MAX,
+                    args.duration,
+                    false,
+                    StatusCode::OK,
+                    false,
+                ));
+                print_phase(phase, c, &mut r);
+                rows.push(Row { backend: name.into(), phase, clients: c, r });
+            }
+        }
+        let (company, _, token) = &employees[0];
+        let _ = company;
+        server.block_on(calibrate(&run, &raw, &raw_company, &direct_company, token));
+    }
+
+    server.block_on(async {
+        let _ = raw.close().await;
+    });
+    drop(run);
+    drop(node);
+    loadgen.shutdown_timeout(Duration::from_secs(5));
+    server.shutdown_timeout(Duration::from_secs(5));
+    if let Some(pg) = &pg {
+        pg_cleanup(pg);
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+    println!("idelta agent benchmark");
+    println!("  cores {}, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), fsync_probe(&base));
+    println!(
+        "  {} employees per creation phase (cap {} s), clients {:?}, {} s per authenticated phase",
+        args.employees,
+        args.max_secs.as_secs(),
+        args.clients,
+        args.duration.as_secs()
+    );
+    let mut rows = Vec::new();
+    for b in &args.backends {
+        match b.as_str() {
+            "sqlite" => run_backend(&args, "sqlite", &base, &mut rows),
+            "postgres" if pg_answers(&args.pg) => run_backend(&args, "postgres", &base, &mut rows),
+            "postgres" => println!("\n== backend postgres: nothing answers at {}; skipped", args.pg),
+            other => println!("\n== unknown backend `{other}`; skipped"),
+        }
+    }
+    println!(
+        "\n| backend | phase | clients | ok | errors | per second | p50 ms | p99 ms | cores busy | server CPU µs/op |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let r = &row.r;
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.2} | {:.0} |",
+            row.backend,
+            row.phase,
+            row.clients,
+            r.ok,
+            r.errors,
+            r.rate(),
+            ms(pct(&r.latencies_us, 50.0)),
+            ms(pct(&r.latencies_us, 99.0)),
+            r.busy(),
+            r.server_us()
+        );
+    }
+    println!("\ntarget: >= 2,000 sub-wallets/s (ACA-Py 1.7: 64-146/s with askar profiles, ~2/s one store per tenant)");
+}

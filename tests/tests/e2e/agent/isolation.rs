@@ -1,0 +1,276 @@
+//! Tenant isolation, table-driven over the OpenAPI document: every route
+//! is classified by who may call it, and every route with a `{company}`
+//! parameter is called with company A's ids by the other company's
+//! credentials and by A's callers of the wrong scope. Each must be refused
+//! (401/403 problem) without learning anything: the answer names nothing
+//! of A's beyond the URL and is the same as for ids that do not exist.
+//! A route in the document and not in [`ROUTES`] fails the test, so a new
+//! route cannot be added unprotected and unnoticed.
+
+use super::Tenant;
+use idelta_tests::agent::{assert_problem, id, Answer, Backend, TestAgent};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// The operator only.
+    Operator,
+    /// The operator or the admin of the company in the path.
+    OperatorOrAdmin,
+    /// The admin of the company in the path.
+    Admin,
+    /// The employee in the path, of the company in the path.
+    Employee,
+    /// Any authenticated caller (no tenant in the path).
+    AnyCaller,
+}
+
+use Scope::*;
+
+/// Every route of the API: method, path template, scope, and a valid
+/// request body (empty: none), so that a refusal is never a 400.
+const ROUTES: &[(&str, &str, Scope, &str)] = &[
+    ("GET", "/v1/companies", Operator, ""),
+    ("POST", "/v1/companies", Operator, r#"{"name":"Intruder Ltd"}"#),
+    ("GET", "/v1/companies/{company}", OperatorOrAdmin, ""),
+    ("DELETE", "/v1/companies/{company}", Operator, ""),
+    ("POST", "/v1/companies/{company}/admin-tokens", OperatorOrAdmin, "{}"),
+    ("POST", "/v1/companies/{company}/employees", Admin, r#"{"name":"Intruder"}"#),
+    ("GET", "/v1/companies/{company}/employees", Admin, ""),
+    ("GET", "/v1/companies/{company}/employees/{employee}", Admin, ""),
+    ("DELETE", "/v1/companies/{company}/employees/{employee}", Admin, ""),
+    ("POST", "/v1/companies/{company}/employees/{employee}/tokens", Admin, "{}"),
+    ("POST", "/v1/companies/{company}/did/rotate", Admin, ""),
+    ("GET", "/v1/companies/{company}/events", Admin, ""),
+    ("POST", "/v1/companies/{company}/webhooks", Admin, r#"{"url":"http://127.0.0.1:9/intruder"}"#),
+    ("GET", "/v1/companies/{company}/webhooks", Admin, ""),
+    ("DELETE", "/v1/companies/{company}/webhooks/{webhook}", Admin, ""),
+    ("GET", "/v1/companies/{company}/employees/{employee}/dids", Employee, ""),
+    ("GET", "/v1/companies/{company}/employees/{employee}/credentials", Employee, ""),
+    ("GET", "/v1/companies/{company}/employees/{employee}/events", Employee, ""),
+    ("GET", "/v1/me", AnyCaller, ""),
+];
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "options", "head", "trace"];
+
+/// `(METHOD, path)` of every operation of an OpenAPI document.
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("OpenAPI paths");
+    let mut ops = BTreeSet::new();
+    for (path, item) in paths {
+        for method in item.as_object().expect("path item").keys() {
+            if METHODS.contains(&method.as_str()) {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// The `{name}` parameters of a path template.
+fn params(template: &str) -> Vec<&str> {
+    template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(p, _)| p)).collect()
+}
+
+fn fill(template: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut path = template.to_owned();
+    for p in params(template) {
+        let v = values.get(p).unwrap_or_else(|| {
+            panic!("no fixture for path parameter `{{{p}}}` of {template}: add one to the isolation test")
+        });
+        path = path.replace(&format!("{{{p}}}"), v);
+    }
+    path
+}
+
+/// Asserts a refusal that names nothing of `secrets` beyond `path`.
+fn assert_refused(answer: &Answer, secrets: &[String], path: &str, context: &str) {
+    assert_problem(answer, &[401, 403], context);
+    let text = answer.2.to_string();
+    for s in secrets.iter().filter(|s| !path.contains(s.as_str())) {
+        assert!(!text.contains(s.as_str()), "{context}: the refusal leaks `{s}`: {text}");
+    }
+}
+
+/// Like [`assert_refused`], also allowing 404 for an id the caller's own
+/// company does not have.
+fn assert_refused_or_unknown(answer: &Answer, secrets: &[String], path: &str, context: &str) {
+    assert_problem(answer, &[401, 403, 404], context);
+    let text = answer.2.to_string();
+    for s in secrets.iter().filter(|s| !path.contains(s.as_str())) {
+        assert!(!text.contains(s.as_str()), "{context}: the answer leaks `{s}`: {text}");
+    }
+}
+
+async fn call(agent: &TestAgent, method: &str, path: &str, token: Option<&str>, body: &str) -> Answer {
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let body: Option<Value> = (!body.is_empty()).then(|| serde_json::from_str(body).expect("body JSON"));
+    agent.request(method, path, token, body.as_ref()).await
+}
+
+async fn isolation_over_every_route(backend: Backend) {
+    let Some(agent) = TestAgent::start(backend).await else { return };
+    let a = Tenant::register(&agent, "Acme Anvils", &["Alice Anvilwright", "Arthur Anvilsmith"]).await;
+    let b = Tenant::register(&agent, "Globex Gadgets", &["Bob Gadgeteer", "Betty Gizmo"]).await;
+
+    // Every route of the document is classified, and the table has no
+    // stale entries; the served document is the one checked.
+    let doc = serde_json::to_value(idelta_agent::http::openapi()).expect("OpenAPI JSON");
+    let documented = operations(&doc);
+    let classified: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let unclassified: Vec<_> = documented.difference(&classified).collect();
+    assert!(
+        unclassified.is_empty(),
+        "routes in the OpenAPI document that the isolation table does not classify (add them to ROUTES \
+         with the scope their handler checks): {unclassified:?}"
+    );
+    let stale: Vec<_> = classified.difference(&documented).collect();
+    assert!(stale.is_empty(), "ROUTES names routes the OpenAPI document does not have: {stale:?}");
+    let (status, _, served) = agent.request(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(operations(&served), documented, "/openapi.json serves another document than openapi()");
+
+    // A webhook of A, so that `{webhook}` names a real record of A.
+    let mut a_webhook = (String::from("wh-000000000000000000000000000000"), String::new(), String::new());
+    if documented.contains(&("POST".to_owned(), "/v1/companies/{company}/webhooks".to_owned())) {
+        let path = format!("/v1/companies/{}/webhooks", a.id());
+        let (status, _, body) =
+            call(&agent, "POST", &path, Some(&a.admin), r#"{"url":"http://127.0.0.1:9/acme"}"#).await;
+        assert_eq!(status, StatusCode::CREATED, "A's webhook: {body}");
+        let secret = body["secret"].as_str().unwrap_or_default().to_owned();
+        let wh = body.get("webhook").unwrap_or(&body);
+        a_webhook = (id(wh).to_owned(), "http://127.0.0.1:9/acme".to_owned(), secret);
+    }
+
+    // What B (or A's wrong-scope callers) must not learn.
+    let mut secrets: Vec<String> = vec![a.id().into(), a.did().into(), "Acme Anvils".into()];
+    for (e, _) in &a.employees {
+        secrets.extend([id(e).to_owned(), e["did"].as_str().expect("did").to_owned()]);
+        secrets.push(e["name"].as_str().expect("name").to_owned());
+    }
+    secrets.extend([a_webhook.0.clone(), a_webhook.1.clone(), a_webhook.2.clone()]);
+    secrets.retain(|s| !s.is_empty());
+
+    let a_ids: BTreeMap<&str, String> =
+        [("company", a.id().to_owned()), ("employee", a.employee_id(0).to_owned()), ("webhook", a_webhook.0.clone())]
+            .into();
+    let unknown_ids: BTreeMap<&str, String> = [
+        ("company", "co-00000000000000000000000000".to_owned()),
+        ("employee", "em-00000000000000000000000000".to_owned()),
+        ("webhook", "wh-00000000000000000000000000".to_owned()),
+    ]
+    .into();
+    // B's company with A's other ids: a tenant's own path naming another
+    // tenant's record.
+    let mut mixed_ids = a_ids.clone();
+    mixed_ids.insert("company", b.id().to_owned());
+
+    let (a_admin, a_e1, a_e2) = (a.admin.as_str(), a.token(0), a.token(1));
+    let (b_admin, b_e1) = (b.admin.as_str(), b.token(0));
+    let mut covered = BTreeSet::new();
+    let mut tenant_routes = 0;
+    for &(method, template, scope, body) in ROUTES {
+        let path = fill(template, &a_ids);
+        let refusers: Vec<(&str, &str)> = match scope {
+            Operator => {
+                vec![("A's admin", a_admin), ("A's employee", a_e1), ("B's admin", b_admin), ("B's employee", b_e1)]
+            }
+            OperatorOrAdmin => vec![("B's admin", b_admin), ("B's employee", b_e1), ("A's employee", a_e1)],
+            Admin => vec![
+                ("B's admin", b_admin),
+                ("B's employee", b_e1),
+                ("A's employee", a_e1),
+                ("A's other employee", a_e2),
+            ],
+            Employee => vec![("B's admin", b_admin), ("B's employee", b_e1), ("A's other employee", a_e2)],
+            AnyCaller => vec![],
+        };
+        let answer = call(&agent, method, &path, None, body).await;
+        assert_refused(&answer, &secrets, &path, &format!("{method} {path} without credentials"));
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{method} {path} without credentials");
+        for (who, token) in &refusers {
+            let context = format!("{method} {template} by {who}");
+            let answer = call(&agent, method, &path, Some(token), body).await;
+            assert_refused(&answer, &secrets, &path, &context);
+            covered.insert((method, template));
+        }
+        if template.contains("{company}") && scope != AnyCaller {
+            tenant_routes += 1;
+            // No existence oracle: A's real ids and ids that exist nowhere
+            // get the same answer.
+            let (who, token) = refusers[0];
+            let real = call(&agent, method, &path, Some(token), body).await;
+            let unknown_path = fill(template, &unknown_ids);
+            let unknown = call(&agent, method, &unknown_path, Some(token), body).await;
+            assert_eq!(
+                (real.0, &real.2),
+                (unknown.0, &unknown.2),
+                "{method} {template} by {who}: A's ids and unknown ids are told apart"
+            );
+        }
+        if params(template).len() > 1 && matches!(scope, Admin | Employee) {
+            // B's own company in the path, A's record after it.
+            let (who, token) = if scope == Admin { ("B's admin", b_admin) } else { ("B's employee", b_e1) };
+            let mixed = fill(template, &mixed_ids);
+            let context = format!("{method} {mixed} (B's company, A's record) by {who}");
+            let answer = call(&agent, method, &mixed, Some(token), body).await;
+            assert_refused_or_unknown(&answer, &secrets, &mixed, &context);
+            let unknown = call(
+                &agent,
+                method,
+                &fill(template, &{
+                    let mut ids = unknown_ids.clone();
+                    ids.insert("company", b.id().to_owned());
+                    ids
+                }),
+                Some(token),
+                body,
+            )
+            .await;
+            assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
+        }
+    }
+    assert!(tenant_routes >= 10, "only {tenant_routes} tenant-scoped routes were checked");
+    assert!(covered.len() >= 10, "only {} (method, path) pairs were checked: {covered:?}", covered.len());
+
+    // Nothing the refused calls asked for happened.
+    let (status, _, got) = agent.get(&format!("/v1/companies/{}", a.id()), &agent.operator_key).await;
+    assert_eq!((status, &got), (StatusCode::OK, &a.company), "company A changed");
+    let (status, _, list) = agent.get(&format!("/v1/companies/{}/employees", a.id()), a_admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let a_employees: Vec<Value> = a.employees.iter().map(|(e, _)| e.clone()).collect();
+    assert_eq!(list["items"].as_array(), Some(&a_employees), "A's employees changed");
+    let (_, _, list) = agent.get(&format!("/v1/companies/{}/employees", b.id()), b_admin).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "B's employees changed: {list}");
+    let (_, _, companies) = agent.get("/v1/companies", &agent.operator_key).await;
+    assert_eq!(companies["items"].as_array().map(Vec::len), Some(2), "a refused registration happened: {companies}");
+    let did = a.did().parse().expect("A's DID");
+    let resolved = agent.ledger.resolve_verified(&did, &Default::default()).await;
+    assert_eq!(resolved.result.did_document_metadata.version_id.as_deref(), Some("1"), "A's DID was rotated");
+    for token in [a_admin, a_e1, a_e2, b_admin, b_e1] {
+        let (status, _, me) = agent.get("/v1/me", token).await;
+        assert_eq!(status, StatusCode::OK, "a refused call revoked a token: {me}");
+    }
+
+    // Positive controls: the legitimate caller of every GET gets 2xx.
+    for &(method, template, scope, _) in ROUTES.iter().filter(|r| r.0 == "GET") {
+        let path = fill(template, &a_ids);
+        let callers: Vec<(&str, &str)> = match scope {
+            Operator => vec![("the operator", &agent.operator_key)],
+            OperatorOrAdmin => vec![("the operator", &agent.operator_key), ("A's admin", a_admin)],
+            Admin => vec![("A's admin", a_admin)],
+            Employee => vec![("A's employee", a_e1)],
+            AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
+        };
+        for (who, token) in callers {
+            let (status, _, body) = call(&agent, method, &path, Some(token), "").await;
+            assert!(status.is_success(), "{method} {path} by {who}: expected 2xx, got {status}: {body}");
+        }
+    }
+}
+
+on_both_backends!(isolation_over_every_route);
