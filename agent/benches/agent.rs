@@ -6,7 +6,7 @@
 //! ```text
 //! cargo bench -p idelta-agent --bench agent -- \
 //!     [--employees N] [--clients C[,C...]] [--duration-secs S] [--max-secs S] \
-//!     [--backends sqlite,postgres] [--pg URL] [--dir PATH]
+//!     [--backends sqlite,postgres] [--pg URL] [--dir PATH] [--phases http,direct,raw,auth,steps]
 //! ```
 //! Defaults: 2000 employees per creation phase, clients 16,64, 5 s per
 //! authenticated phase, 30 s cap per creation phase, both backends
@@ -22,16 +22,16 @@
 //! Everything shares the machine's cores; CPU time is read per thread
 //! group from /proc/self/task.
 //!
-//! Phases, for each C: `POST /v1/companies/{c}/employees` (a fresh company
-//! each time, admin token, only 201 counts); the same through
-//! `Tenants::add_employee` without HTTP; the raw wallet operation
+//! Phases: for each C, `POST /v1/companies/{c}/employees` (a fresh company
+//! each time, admin token, only 201 counts); at the largest C, the same
+//! through `Tenants::add_employee` without HTTP and the raw wallet operation
 //! (`create_sub_wallet` + `create_did_key` on a store of the same backend);
-//! then `GET .../employees/{e}/dids` and `GET /v1/me` with employee
+//! then, for each C, `GET .../employees/{e}/dids` and `GET /v1/me` with employee
 //! tokens for S seconds. Then single-step costs at one client. PostgreSQL
 //! databases get fresh names and are dropped at the end. Every loop is
 //! bounded by a count and a time limit; all traffic goes to 127.0.0.1.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_arguments, missing_docs)]
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -65,6 +65,13 @@ struct Args {
     backends: Vec<String>,
     pg: String,
     dir: Option<PathBuf>,
+    phases: Vec<String>,
+}
+
+impl Args {
+    fn phase(&self, name: &str) -> bool {
+        self.phases.iter().any(|p| p == name)
+    }
 }
 
 fn parse_args() -> Args {
@@ -76,6 +83,7 @@ fn parse_args() -> Args {
         backends: vec!["sqlite".into(), "postgres".into()],
         pg: DEFAULT_PG.into(),
         dir: None,
+        phases: ["http", "direct", "raw", "auth", "steps"].map(String::from).to_vec(),
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, name: &str| -> u64 {
@@ -94,6 +102,7 @@ fn parse_args() -> Args {
                     list(it.next(), "--clients").iter().map(|c| c.parse().expect("--clients: numbers")).collect()
             }
             "--backends" => a.backends = list(it.next(), "--backends"),
+            "--phases" => a.phases = list(it.next(), "--phases"),
             "--pg" => a.pg = it.next().expect("--pg needs a URL"),
             "--dir" => a.dir = Some(PathBuf::from(it.next().expect("--dir needs a path"))),
             "--bench" => {}
@@ -153,6 +162,50 @@ fn cpu_since(before: &BTreeMap<String, u64>) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Busy jiffies of the whole machine (all processes, all cores).
+fn machine_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    f.iter().take(8).sum::<u64>() - f.get(3).copied().unwrap_or(0) - f.get(4).copied().unwrap_or(0)
+}
+
+/// CPU ticks of every process named `postgres` (the server and its backends).
+fn postgres_ticks() -> u64 {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    procs
+        .flatten()
+        .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|p| std::fs::read_to_string(p.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| {
+            let rest: Vec<&str> = stat[stat.rfind(')').unwrap_or(0) + 2..].split_whitespace().collect();
+            rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+                + rest.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Snapshot of CPU counters at the start of a phase.
+struct Cpu {
+    threads: BTreeMap<String, u64>,
+    machine: u64,
+    postgres: u64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        Cpu { threads: thread_cpu(), machine: machine_ticks(), postgres: postgres_ticks() }
+    }
+    /// Fills `r.cpu`, `r.machine_s` and `r.postgres_s` with what was used since.
+    fn since(&self, r: &mut Phase) {
+        r.cpu = cpu_since(&self.threads);
+        r.machine_s = machine_ticks().saturating_sub(self.machine) as f64 / 100.0;
+        r.postgres_s = postgres_ticks().saturating_sub(self.postgres) as f64 / 100.0;
+    }
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -172,7 +225,12 @@ struct Phase {
     latencies_us: Vec<u64>,
     elapsed: Duration,
     cpu: Vec<(String, f64)>,
+    /// CPU seconds of the whole machine and of PostgreSQL processes.
+    machine_s: f64,
+    postgres_s: f64,
     bodies: Vec<Bytes>,
+    /// In-process add_employee: (employee id, token).
+    made: Vec<(String, String)>,
     /// Raw phase only: µs in create_sub_wallet and create_did_key.
     split_us: (u64, u64),
 }
@@ -186,6 +244,7 @@ impl Phase {
         }
         self.latencies_us.extend(o.latencies_us);
         self.bodies.extend(o.bodies);
+        self.made.extend(o.made);
         self.split_us.0 += o.split_us.0;
         self.split_us.1 += o.split_us.1;
     }
@@ -236,7 +295,14 @@ fn print_phase(phase: &str, clients: usize, r: &mut Phase) {
     );
     let wall = r.elapsed.as_secs_f64().max(1e-9);
     let parts: Vec<String> = r.cpu.iter().map(|(n, s)| format!("{n} {:.2}", s / wall)).collect();
-    println!("    cores busy {:.2} ({}); server-side CPU {:.0} µs/op", r.busy(), parts.join(", "), r.server_us());
+    println!(
+        "    cores busy {:.2} ({}); server-side CPU {:.0} µs/op; postgres processes {:.2} cores; whole machine {:.2} cores",
+        r.busy(),
+        parts.join(", "),
+        r.server_us(),
+        r.postgres_s / wall,
+        r.machine_s / wall
+    );
     if r.split_us != (0, 0) {
         let n = r.ok.max(1) as u64;
         println!(
@@ -304,7 +370,7 @@ async fn load(
     for _ in 0..clients {
         senders.push(connect(addr).await);
     }
-    let cpu = thread_cpu();
+    let cpu = Cpu::now();
     let start = Instant::now();
     let deadline = start + limit;
     let tasks: Vec<_> = senders
@@ -366,7 +432,7 @@ async fn load(
         total.merge(t.await.expect("client task"));
     }
     total.elapsed = start.elapsed();
-    total.cpu = cpu_since(&cpu);
+    cpu.since(&mut total);
     total
 }
 
@@ -375,11 +441,11 @@ async fn load(
 async fn in_process<F, Fut>(clients: usize, count: usize, limit: Duration, op: F) -> Phase
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(u64, u64), String>> + Send,
+    Fut: std::future::Future<Output = Result<(u64, u64, String, String), String>> + Send,
 {
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu = thread_cpu();
+    let cpu = Cpu::now();
     let start = Instant::now();
     let deadline = start + limit;
     let tasks: Vec<_> = (0..clients)
@@ -394,11 +460,14 @@ where
                     }
                     let t = Instant::now();
                     match op(i).await {
-                        Ok(split) => {
+                        Ok((sub, did, employee, token)) => {
                             r.ok += 1;
                             r.latencies_us.push(t.elapsed().as_micros() as u64);
-                            r.split_us.0 += split.0;
-                            r.split_us.1 += split.1;
+                            r.split_us.0 += sub;
+                            r.split_us.1 += did;
+                            if !token.is_empty() {
+                                r.made.push((employee, token));
+                            }
                         }
                         Err(e) => {
                             r.errors += 1;
@@ -415,7 +484,7 @@ where
         total.merge(t.await.expect("task"));
     }
     total.elapsed = start.elapsed();
-    total.cpu = cpu_since(&cpu);
+    cpu.since(&mut total);
     total
 }
 
@@ -469,6 +538,40 @@ fn pg_cleanup(pg: &Pg) {
         }
         let _ = c.close().await;
     });
+}
+
+/// (commits, rollbacks) of the agent database and of the wallet databases
+/// of this run, after PostgreSQL has flushed its statistics (≤ 1 s).
+async fn pg_xacts(pg: &Pg) -> [(i64, i64); 2] {
+    use sqlx::{Connection as _, Row as _};
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut c = sqlx::PgConnection::connect(&pg.admin_url).await.expect("postgres");
+    let mut out = [(0, 0); 2];
+    for (i, (op, arg)) in [("=", pg.agent_db.clone()), ("^@", format!("{}_", pg.wallet_prefix))].iter().enumerate() {
+        let row = sqlx::query(&format!(
+            "SELECT COALESCE(SUM(xact_commit), 0)::BIGINT, COALESCE(SUM(xact_rollback), 0)::BIGINT \
+             FROM pg_stat_database WHERE datname {op} $1"
+        ))
+        .bind(arg)
+        .fetch_one(&mut c)
+        .await
+        .expect("pg_stat_database");
+        out[i] = (row.get(0), row.get(1));
+    }
+    let _ = c.close().await;
+    out
+}
+
+fn print_xacts(before: Option<[(i64, i64); 2]>, after: Option<[(i64, i64); 2]>, ok: usize) {
+    let (Some(b), Some(a)) = (before, after) else { return };
+    let per = |n: i64| n as f64 / ok.max(1) as f64;
+    println!(
+        "    postgres per success: agent db {:.1} commits + {:.1} rollbacks; wallet dbs {:.1} commits + {:.1} rollbacks",
+        per(a[0].0 - b[0].0),
+        per(a[0].1 - b[0].1),
+        per(a[1].0 - b[1].0),
+        per(a[1].1 - b[1].1)
+    );
 }
 
 fn pg_url_with_db(admin: &str, db: &str) -> String {
@@ -529,6 +632,24 @@ async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
     let app = idelta_agent::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (node, Running { state, addr, backend })
+}
+
+/// Integrity after a creation phase: one row and one `employee.added`
+/// event per 201.
+async fn check_rows(state: &AppState, company: &str, ok: usize) {
+    use sqlx::Row as _;
+    let count = |sql: &'static str| async move {
+        sqlx::query(sql)
+            .bind(company)
+            .fetch_one(state.db.pool())
+            .await
+            .and_then(|r| r.try_get::<i64, _>("n"))
+            .unwrap_or(-1)
+    };
+    let rows = count("SELECT COUNT(*) AS n FROM employees WHERE company_id = $1").await;
+    let events = count("SELECT COUNT(*) AS n FROM events WHERE tenant = $1 AND kind = 'employee.added'").await;
+    let flag = if rows == ok as i64 && events == ok as i64 { "ok" } else { "MISMATCH" };
+    println!("    integrity: {ok} created, {rows} employee rows, {events} employee.added events: {flag}");
 }
 
 fn bearer(token: &str) -> HeaderValue {
@@ -595,7 +716,7 @@ async fn calibrate(run: &Running, raw: &Wallets, raw_company: &str, company: &st
     .await;
     let issue = mean_us(n, |i| st.auth.tokens().issue(&ids[i], company, TokenRole::Employee, 1, now / 1000));
     let verify = mean_us(n * 10, |_| st.auth.tokens().verify(token).expect("verify"));
-    let authn = mean_us_async(n * 10, |_| st.auth.authenticate(token)).await;
+    let authn = mean_us_async(n * 10, |_| st.auth.authenticate(token, idelta_agent::http::now_ms() / 1000)).await;
     let id = mean_us(n * 10, |_| idelta_agent::ids::new_id("em", now));
     let keygen =
         mean_us(n * 10, |_| ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key().to_bytes());
@@ -608,7 +729,7 @@ async fn calibrate(run: &Running, raw: &Wallets, raw_company: &str, company: &st
     println!("      create_sub_wallet (askar create_profile)    {sub:>8.1} µs");
     println!("      create_did_key (keygen + 2 inserts, 1 txn)  {did:>8.1} µs");
     println!("      db.insert_employee                          {insert:>8.1} µs");
-    println!("      events.publish (global mutex + insert)      {event:>8.1} µs");
+    println!("      events.publish (INSERT .. MAX(seq)+1)      {event:>8.1} µs");
     println!("      tokens.issue (EdDSA JWT sign)               {issue:>8.1} µs");
     println!("    per authenticated request:");
     println!("      tokens.verify (EdDSA JWT verify)            {verify:>8.1} µs");
@@ -626,7 +747,7 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
     let tag = format!("{:x}{:x}", std::process::id(), idelta_agent::http::now_ms());
     let pg = (name == "postgres").then(|| Pg {
         admin_url: args.pg.clone(),
-        agent_db: format!("ib{tag}_agent"),
+        agent_db: format!("ia{tag}_agent"),
         wallet_prefix: format!("ib{tag}"),
     });
     println!(
@@ -642,12 +763,18 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
     let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
     let raw = Wallets::new(run.backend.clone(), MasterKey::generate());
     let mut employees: Vec<(String, String, String)> = Vec::new();
-    let mut direct_company = String::new();
     let raw_company = format!("raw-{tag}");
     server.block_on(raw.create(&raw_company)).expect("raw wallet");
 
+    let max_clients = args.clients.iter().copied().max().unwrap_or(1);
+    let xacts = |rt: &tokio::runtime::Runtime| pg.as_ref().map(|p| rt.block_on(pg_xacts(p)));
     for &c in &args.clients {
-        let co = server.block_on(run.state.tenants.register_company(&format!("Bench {name} {c}"), 0)).expect("company");
+        if !args.phase("http") {
+            break;
+        }
+        let co = server
+            .block_on(run.state.tenants.register_company(&format!("Bench {name} {c}"), idelta_agent::http::now_ms()))
+            .expect("company");
         let company = co.company.id.clone();
         let reqs: Vec<Req> = (0..args.employees)
             .map(|i| Req {
@@ -657,6 +784,7 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
                 body: Bytes::from(serde_json::to_vec(&serde_json::json!({ "name": format!("Employee {i}") })).unwrap()),
             })
             .collect();
+        let before = xacts(&loadgen);
         let mut r = loadgen.block_on(load(
             run.addr,
             c,
@@ -668,31 +796,49 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
             true,
         ));
         print_phase("HTTP add employee", c, &mut r);
+        print_xacts(before, xacts(&loadgen), r.ok);
+        server.block_on(check_rows(&run.state, &company, r.ok));
         if employees.is_empty() {
             employees = created(&r.bodies, &company);
         }
         r.bodies.clear();
         rows.push(Row { backend: name.into(), phase: "HTTP POST employees", clients: c, r });
+    }
 
-        let co =
-            server.block_on(run.state.tenants.register_company(&format!("Direct {name} {c}"), 0)).expect("company");
-        direct_company = co.company.id.clone();
-        let tenants = Arc::clone(&run.state.tenants);
-        let company = direct_company.clone();
-        let mut r = server.block_on(in_process(c, args.employees, args.max_secs, move |i| {
+    let c = max_clients;
+    let co = server
+        .block_on(run.state.tenants.register_company(&format!("Direct {name}"), idelta_agent::http::now_ms()))
+        .expect("company");
+    let direct_company = co.company.id.clone();
+    let tenants = Arc::clone(&run.state.tenants);
+    let direct = |count: usize, prefix: &'static str| {
+        let (tenants, company) = (Arc::clone(&tenants), direct_company.clone());
+        in_process(c, count, args.max_secs, move |i| {
             let (tenants, company) = (Arc::clone(&tenants), company.clone());
             async move {
                 tenants
-                    .add_employee(&company, &format!("Direct {i}"), idelta_agent::http::now_ms())
+                    .add_employee(&company, &format!("{prefix} {i}"), idelta_agent::http::now_ms())
                     .await
-                    .map(|_| (0, 0))
+                    .map(|e| (0, 0, e.employee.id, e.token))
                     .map_err(|e| e.to_string())
             }
-        }));
+        })
+    };
+    if args.phase("direct") {
+        let before = xacts(&loadgen);
+        let mut r = server.block_on(direct(args.employees, "Direct"));
         print_phase("Tenants::add_employee", c, &mut r);
+        print_xacts(before, xacts(&loadgen), r.ok);
         rows.push(Row { backend: name.into(), phase: "Tenants::add_employee", clients: c, r });
-
+    }
+    if employees.is_empty() && args.phase("auth") {
+        // No HTTP phase: employees for the authenticated phases, untimed.
+        let r = server.block_on(direct(args.employees.min(1000), "Seed"));
+        employees = r.made.into_iter().map(|(e, t)| (direct_company.clone(), e, t)).collect();
+    }
+    if args.phase("raw") {
         let w = server.block_on(raw.open(&raw_company)).expect("raw");
+        let before = xacts(&loadgen);
         let mut r = server.block_on(in_process(c, args.employees, args.max_secs, move |i| {
             let w = w.clone();
             async move {
@@ -701,15 +847,17 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
                 w.create_sub_wallet(&id).await.map_err(|e| e.to_string())?;
                 let a = t.elapsed().as_micros() as u64;
                 w.create_did_key(Holder::Sub(&id)).await.map_err(|e| e.to_string())?;
-                Ok((a, t.elapsed().as_micros() as u64 - a))
+                Ok((a, t.elapsed().as_micros() as u64 - a, String::new(), String::new()))
             }
         }));
         print_phase("raw wallet op", c, &mut r);
+        print_xacts(before, xacts(&loadgen), r.ok);
         rows.push(Row { backend: name.into(), phase: "wallet sub-wallet + did:key", clients: c, r });
     }
 
-    if employees.is_empty() {
-        println!("  no employee was created over HTTP; skipping authenticated requests");
+    if !args.phase("auth") {
+    } else if employees.is_empty() {
+        println!("  no employee was created; skipping authenticated requests");
     } else {
         let dids: Vec<Req> = employees
             .iter()
@@ -741,9 +889,10 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
                 rows.push(Row { backend: name.into(), phase, clients: c, r });
             }
         }
-        let (company, _, token) = &employees[0];
-        let _ = company;
-        server.block_on(calibrate(&run, &raw, &raw_company, &direct_company, token));
+        let (_, _, token) = &employees[0];
+        if args.phase("steps") {
+            server.block_on(calibrate(&run, &raw, &raw_company, &direct_company, token));
+        }
     }
 
     server.block_on(async {
@@ -780,13 +929,13 @@ fn main() {
         }
     }
     println!(
-        "\n| backend | phase | clients | ok | errors | per second | p50 ms | p99 ms | cores busy | server CPU µs/op |"
+        "\n| backend | phase | clients | ok | errors | per second | p50 ms | p99 ms | bench process cores | agent CPU µs/op | postgres CPU µs/op | machine cores |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         let r = &row.r;
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.2} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.2} | {:.0} | {:.0} | {:.2} |",
             row.backend,
             row.phase,
             row.clients,
@@ -796,7 +945,9 @@ fn main() {
             ms(pct(&r.latencies_us, 50.0)),
             ms(pct(&r.latencies_us, 99.0)),
             r.busy(),
-            r.server_us()
+            r.server_us(),
+            r.postgres_s * 1e6 / r.ok.max(1) as f64,
+            r.machine_s / r.elapsed.as_secs_f64().max(1e-9)
         );
     }
     println!("\ntarget: >= 2,000 sub-wallets/s (ACA-Py 1.7: 64-146/s with askar profiles, ~2/s one store per tenant)");

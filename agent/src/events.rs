@@ -43,8 +43,6 @@ impl std::fmt::Debug for Events {
 }
 
 const LIVE_BUFFER: usize = 1024;
-/// How often an append retries after losing a sequence number to another writer.
-const APPEND_RETRIES: usize = 16;
 /// The webhook dispatcher only hands each event to a task, so it keeps up
 /// with bursts far deeper than this.
 const ALL_BUFFER: usize = 4096;
@@ -79,9 +77,11 @@ impl Events {
         Ok(event)
     }
 
-    /// Appends to the tenant's log; the next sequence number is computed by
-    /// the insert itself, so agents sharing a database never hand out the
-    /// same number: a concurrent insert that takes it makes this one retry.
+    /// Appends to the tenant's log in one transaction: the tenant's counter
+    /// row is incremented (its row lock queues concurrent writers, in this
+    /// agent or another one on the same database) and the event inserted
+    /// with that number, so numbers are unique and gap-free and no event is
+    /// lost to a collision.
     async fn append(
         &self,
         tenant: &str,
@@ -90,27 +90,27 @@ impl Events {
         subject: &str,
         data: &serde_json::Value,
     ) -> Result<i64, DbError> {
-        let data = data.to_string();
-        let mut attempt = 0;
-        loop {
-            let inserted = sqlx::query(
-                "INSERT INTO events (tenant, seq, at, kind, subject, data) \
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM events WHERE tenant = $1 RETURNING seq",
-            )
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query("INSERT INTO event_counters (tenant, seq) VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING")
             .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        let seq: i64 = sqlx::query("UPDATE event_counters SET seq = seq + 1 WHERE tenant = $1 RETURNING seq")
+            .bind(tenant)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("seq")?;
+        sqlx::query("INSERT INTO events (tenant, seq, at, kind, subject, data) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(tenant)
+            .bind(seq)
             .bind(at)
             .bind(kind)
             .bind(subject)
-            .bind(&data)
-            .fetch_one(self.db.pool())
-            .await
-            .map_err(crate::db::conflict_aware);
-            match inserted {
-                Ok(row) => return Ok(row.try_get("seq")?),
-                Err(DbError::Conflict) if attempt < APPEND_RETRIES => attempt += 1,
-                Err(e) => return Err(e),
-            }
-        }
+            .bind(data.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
     }
 
     /// Live events of a tenant from now on.

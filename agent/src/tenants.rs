@@ -285,9 +285,8 @@ impl Tenants {
         self.active_company(company).await?;
         let wallet = self.wallets.open(company).await?;
         let id = new_id("em", now_ms);
-        wallet.create_sub_wallet(&id).await?;
+        let (did, _) = wallet.create_sub_wallet_with_did_key(&id).await?;
         let made = async {
-            let (did, _) = wallet.create_did_key(Holder::Sub(&id)).await?;
             let employee = Employee {
                 id: id.clone(),
                 company_id: company.into(),

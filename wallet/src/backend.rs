@@ -5,10 +5,14 @@
 //! data is encrypted under its own key, can be backed up, moved or deleted
 //! on its own, and so that one tenant's load does not lock another's file.
 //!
-//! - `sqlite://DIR`: company `acme` lives in `DIR/acme.db`. askar opens it
-//!   in WAL mode with `synchronous=FULL` (its defaults, kept here): every
-//!   commit is fsynced before it returns, so an acknowledged sub-wallet
-//!   survives power loss, not only a process crash.
+//! - `sqlite://DIR[?synchronous=full|normal]`: company `acme` lives in
+//!   `DIR/acme.db`, in WAL mode (askar's default).
+//!   - `synchronous=full` (the default): a write is acknowledged once it is
+//!     fsynced, so it survives power loss; concurrent writes share fsyncs
+//!     (group commit, see `sqlite.rs`).
+//!   - `synchronous=normal`: writes are acknowledged once committed, not
+//!     fsynced. They survive a process crash; on power loss or an OS crash
+//!     the last ones may be lost. The file is never corrupted.
 //! - `postgres://user[:password]@host[:port]/PREFIX[?options]`: company
 //!   `acme` lives in database `PREFIX_acme`, which askar creates (through
 //!   the `postgres` maintenance database) when the store is provisioned and
@@ -37,6 +41,28 @@ const PG_MAX_PREFIX: usize = 40;
 /// Hex digits of the hash suffix of a shortened database name.
 const PG_HASH_HEX: usize = 16;
 
+/// When a SQLite write is acknowledged (named after SQLite's `synchronous`
+/// pragma, whose guarantees these match).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Once fsynced: acknowledged writes survive power loss. Concurrent
+    /// writes share fsyncs (group commit).
+    #[default]
+    Full,
+    /// Once committed: acknowledged writes survive a process crash; power
+    /// loss may drop the last ones (the WAL is fsynced at checkpoints only).
+    Normal,
+}
+
+impl SqliteSync {
+    fn as_str(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "full",
+            SqliteSync::Normal => "normal",
+        }
+    }
+}
+
 /// Where company stores are kept.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -44,6 +70,8 @@ pub enum Backend {
     Sqlite {
         /// Directory of the store files; created (mode 0700) on first use.
         dir: PathBuf,
+        /// Commit durability.
+        sync: SqliteSync,
     },
     /// One PostgreSQL database per company; `url`'s database name is the
     /// prefix of every company database.
@@ -56,16 +84,26 @@ pub enum Backend {
 impl FromStr for Backend {
     type Err = Error;
 
-    /// Parses `sqlite://DIR` or `postgres://user@host:port/PREFIX`
-    /// (`postgresql://` is accepted too).
+    /// Parses `sqlite://DIR[?synchronous=full|normal]` or
+    /// `postgres://user@host:port/PREFIX[?options]` (`postgresql://` is
+    /// accepted too).
     fn from_str(text: &str) -> Result<Backend> {
-        if let Some(dir) = text.strip_prefix("sqlite://") {
+        if let Some(rest) = text.strip_prefix("sqlite://") {
+            let (dir, query) = rest.split_once('?').unwrap_or((rest, ""));
             if dir.is_empty() || dir == ":memory:" {
                 return Err(Error::Config("sqlite backend needs a directory: sqlite://DIR".into()));
             }
-            let backend = Backend::Sqlite { dir: PathBuf::from(dir) };
+            let sync = match query {
+                "" | "synchronous=full" => SqliteSync::Full,
+                "synchronous=normal" => SqliteSync::Normal,
+                other => {
+                    return Err(Error::Config(format!(
+                        "sqlite backend option {other:?} (the one option is synchronous=full|normal)"
+                    )))
+                }
+            };
             sqlite_dir_text(Path::new(dir))?;
-            return Ok(backend);
+            return Ok(Backend::Sqlite { dir: PathBuf::from(dir), sync });
         }
         let rest = text.strip_prefix("postgres://").or_else(|| text.strip_prefix("postgresql://"));
         if let Some(rest) = rest {
@@ -90,7 +128,8 @@ impl fmt::Debug for Backend {
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Backend::Sqlite { dir } => write!(f, "sqlite://{}", dir.display()),
+            Backend::Sqlite { dir, sync: SqliteSync::Full } => write!(f, "sqlite://{}", dir.display()),
+            Backend::Sqlite { dir, sync } => write!(f, "sqlite://{}?synchronous={}", dir.display(), sync.as_str()),
             Backend::Postgres { url } => f.write_str(&redact(url)),
         }
     }
@@ -100,13 +139,16 @@ impl Backend {
     /// The askar store URL of `company`.
     pub(crate) fn store_url(&self, company: &CompanyId) -> Result<String> {
         match self {
-            Backend::Sqlite { dir } => {
+            Backend::Sqlite { dir, sync } => {
                 let dir = std::path::absolute(dir)
                     .map_err(|e| Error::Config(format!("sqlite directory {}: {e}", dir.display())))?;
                 let file = dir.join(format!("{}.db", company.as_str()));
                 // An absolute path gives `sqlite:///abs/dir/acme.db`, which
                 // askar reads back as `/abs/dir/acme.db`.
-                Ok(format!("sqlite://{}", sqlite_dir_text(&file)?))
+                // With `Full` the wallet fsyncs the WAL itself (group commit),
+                // so SQLite runs in NORMAL mode either way.
+                let _ = sync;
+                Ok(format!("sqlite://{}?synchronous=normal", sqlite_dir_text(&file)?))
             }
             Backend::Postgres { url } => {
                 let pg = PgUrl::parse(url)?;
@@ -116,9 +158,30 @@ impl Backend {
         }
     }
 
+    /// For SQLite: the store's WAL file if writes must be fsynced before
+    /// they are acknowledged (`Full`), or `None` (`Normal`). `None` for
+    /// PostgreSQL, which is not a SQLite store at all.
+    pub(crate) fn sqlite_wal(&self, company: &CompanyId) -> Option<Option<PathBuf>> {
+        match self {
+            Backend::Sqlite { dir, sync: SqliteSync::Full } => Some(Some(
+                std::path::absolute(dir).unwrap_or_else(|_| dir.clone()).join(format!("{}.db-wal", company.as_str())),
+            )),
+            Backend::Sqlite { sync: SqliteSync::Normal, .. } => Some(None),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
+    /// The SQLite store directory, if any.
+    pub(crate) fn sqlite_dir(&self) -> Option<&Path> {
+        match self {
+            Backend::Sqlite { dir, .. } => Some(dir),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
     /// Prepares the backend for a new store: creates the SQLite directory.
     pub(crate) async fn prepare(&self) -> Result<()> {
-        if let Backend::Sqlite { dir } = self {
+        if let Backend::Sqlite { dir, .. } = self {
             let mut builder = tokio::fs::DirBuilder::new();
             builder.recursive(true);
             #[cfg(unix)]
@@ -131,7 +194,7 @@ impl Backend {
     /// Removes what askar leaves behind when it deletes a store: askar
     /// deletes the SQLite main file only, not its `-wal` and `-shm` files.
     pub(crate) async fn after_remove(&self, company: &CompanyId) -> Result<()> {
-        if let Backend::Sqlite { dir } = self {
+        if let Backend::Sqlite { dir, .. } = self {
             for suffix in ["db-wal", "db-shm"] {
                 let path = dir.join(format!("{}.{suffix}", company.as_str()));
                 match tokio::fs::remove_file(&path).await {
@@ -231,16 +294,28 @@ mod tests {
     #[test]
     fn parses_sqlite_and_postgres() {
         let b: Backend = "sqlite:///var/lib/idelta/wallets".parse().unwrap();
-        assert_eq!(b, Backend::Sqlite { dir: "/var/lib/idelta/wallets".into() });
-        assert_eq!(b.store_url(&company("acme")).unwrap(), "sqlite:///var/lib/idelta/wallets/acme.db");
+        assert_eq!(b, Backend::Sqlite { dir: "/var/lib/idelta/wallets".into(), sync: SqliteSync::Full });
+        assert_eq!(
+            b.store_url(&company("acme")).unwrap(),
+            "sqlite:///var/lib/idelta/wallets/acme.db?synchronous=normal"
+        );
+        let b: Backend = "sqlite://w?synchronous=normal".parse().unwrap();
+        assert_eq!(b.to_string(), "sqlite://w?synchronous=normal");
+        assert!(b.store_url(&company("acme")).unwrap().ends_with("/w/acme.db?synchronous=normal"));
         let b: Backend = "postgresql://idelta:s3cret@db:5432/wallets?max_connections=4".parse().unwrap();
         assert_eq!(
             b.store_url(&company("acme")).unwrap(),
             "postgres://idelta:s3cret@db:5432/wallets_acme?max_connections=4"
         );
-        for bad in
-            ["sqlite://", "mysql://x/y", "postgres://host", "postgres://host/", "postgres://h/a\"b", "sqlite://a?b"]
-        {
+        for bad in [
+            "sqlite://",
+            "mysql://x/y",
+            "postgres://host",
+            "postgres://host/",
+            "postgres://h/a\"b",
+            "sqlite://a?b",
+            "sqlite://a?synchronous=off",
+        ] {
             assert!(matches!(bad.parse::<Backend>(), Err(Error::Config(_))), "{bad}");
         }
     }
@@ -249,7 +324,7 @@ mod tests {
     fn relative_sqlite_dirs_become_absolute() {
         let b: Backend = "sqlite://data/wallets".parse().unwrap();
         let url = b.store_url(&company("acme")).unwrap();
-        assert!(url.starts_with("sqlite:///") && url.ends_with("/data/wallets/acme.db"), "{url}");
+        assert!(url.starts_with("sqlite:///") && url.ends_with("/data/wallets/acme.db?synchronous=normal"), "{url}");
     }
 
     #[test]

@@ -10,10 +10,13 @@
 use std::fmt;
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+
 use aries_askar::{ErrorKind as AskarKind, Session, Store};
 
 use crate::error::{Error, Result};
 use crate::names::{sub_name, sub_profile, COMPANY_PROFILE};
+use crate::sqlite::SqliteWrites;
 
 /// Whose keys and records an operation is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,6 +48,10 @@ impl Holder<'_> {
 }
 
 /// An open company super-wallet. Cheap to clone; clones share the store.
+///
+/// When the company is removed (or [`Wallets::close`](crate::Wallets::close)
+/// runs), every clone stops working at once and reports
+/// [`Error::NotFound`].
 #[derive(Clone)]
 pub struct CompanyWallet {
     inner: Arc<CompanyInner>,
@@ -52,7 +59,12 @@ pub struct CompanyWallet {
 
 struct CompanyInner {
     company: String,
-    store: Store,
+    /// `None` once closed. Operations clone the handle (an `Arc`) for their
+    /// duration, so closing waits for nobody and the pool is freed when the
+    /// last operation in flight ends.
+    store: RwLock<Option<Store>>,
+    /// Write queue and group commit, for SQLite stores (`sqlite.rs`).
+    sqlite: Option<SqliteWrites>,
 }
 
 impl fmt::Debug for CompanyWallet {
@@ -62,8 +74,25 @@ impl fmt::Debug for CompanyWallet {
 }
 
 impl CompanyWallet {
-    pub(crate) fn new(company: String, store: Store) -> CompanyWallet {
-        CompanyWallet { inner: Arc::new(CompanyInner { company, store }) }
+    pub(crate) fn new(company: String, store: Store, sqlite: Option<SqliteWrites>) -> CompanyWallet {
+        CompanyWallet { inner: Arc::new(CompanyInner { company, store: RwLock::new(Some(store)), sqlite }) }
+    }
+
+    /// Waits for this store's turn to write (SQLite), or returns at once.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.inner.sqlite {
+            Some(sqlite) => Some(sqlite.turn().await),
+            None => None,
+        }
+    }
+
+    /// Returns once this caller's committed writes are durable (SQLite
+    /// group commit); PostgreSQL commits are durable when they return.
+    pub(crate) async fn durable(&self) -> Result<()> {
+        match &self.inner.sqlite {
+            Some(sqlite) => sqlite.durable().await,
+            None => Ok(()),
+        }
     }
 
     /// The company id.
@@ -71,20 +100,43 @@ impl CompanyWallet {
         &self.inner.company
     }
 
-    pub(crate) async fn close(&self) -> Result<()> {
+    /// The store, unless the wallet was closed.
+    fn store(&self) -> Result<Store> {
         self.inner
             .store
+            .read()
             .clone()
-            .close()
-            .await
-            .map_err(|e| Error::askar(format_args!("company wallet {}", self.company()), e))
+            .ok_or_else(|| Error::NotFound(format!("company wallet {} (closed)", self.company())))
+    }
+
+    /// Closes the store and lets go of it, for every clone of this handle.
+    pub(crate) async fn close(&self) -> Result<()> {
+        let Some(store) = self.inner.store.write().take() else { return Ok(()) };
+        let result =
+            store.clone().close().await.map_err(|e| Error::askar(format_args!("company wallet {}", self.company()), e));
+        // Dropping the handle matters as much as closing it: sqlx 0.8's
+        // `Pool::close` can return while a connection is still on its way
+        // back to the pool, which then sits idle and open (PostgreSQL
+        // refuses to drop a database with a session on it; SQLite keeps its
+        // WAL). Such a connection closes when the pool itself is dropped,
+        // which happens once no handle and no operation in flight holds the
+        // store any more.
+        drop(store);
+        result
     }
 
     /// Creates the sub-wallet `name` (`[A-Za-z0-9._~:@-]{1,128}`), empty.
     /// Fails with [`Error::AlreadyExists`] if it exists.
     pub async fn create_sub_wallet(&self, name: &str) -> Result<()> {
+        self.insert_sub_wallet(name).await?;
+        self.durable().await
+    }
+
+    /// Creates the profile of sub-wallet `name`; committed, not yet durable.
+    pub(crate) async fn insert_sub_wallet(&self, name: &str) -> Result<()> {
         let profile = sub_profile(name)?;
-        self.inner.store.create_profile(Some(profile)).await.map_err(|e| Error::askar(Holder::Sub(name), e))?;
+        let _turn = self.write_turn().await;
+        self.store()?.create_profile(Some(profile)).await.map_err(|e| Error::askar(Holder::Sub(name), e))?;
         Ok(())
     }
 
@@ -92,9 +144,12 @@ impl CompanyWallet {
     /// cascades the delete). Fails with [`Error::NotFound`] if there is none.
     pub async fn remove_sub_wallet(&self, name: &str) -> Result<()> {
         let profile = sub_profile(name)?;
-        let removed = self.inner.store.remove_profile(profile).await.map_err(|e| Error::askar(Holder::Sub(name), e))?;
+        let removed = {
+            let _turn = self.write_turn().await;
+            self.store()?.remove_profile(profile).await.map_err(|e| Error::askar(Holder::Sub(name), e))?
+        };
         if removed {
-            Ok(())
+            self.durable().await
         } else {
             Err(Error::NotFound(Holder::Sub(name).to_string()))
         }
@@ -103,8 +158,7 @@ impl CompanyWallet {
     /// The names of all sub-wallets, sorted.
     pub async fn sub_wallets(&self) -> Result<Vec<String>> {
         let profiles = self
-            .inner
-            .store
+            .store()?
             .list_profiles()
             .await
             .map_err(|e| Error::askar(format_args!("profiles of company wallet {}", self.company()), e))?;
@@ -117,13 +171,13 @@ impl CompanyWallet {
     /// exists, so a removed sub-wallet gives [`Error::NotFound`].
     pub(crate) async fn session(&self, holder: Holder<'_>) -> Result<Session> {
         let profile = holder.profile()?;
-        self.inner.store.session(Some(profile)).await.map_err(|e| holder_error(holder, e))
+        self.store()?.session(Some(profile)).await.map_err(|e| holder_error(holder, e))
     }
 
     /// A transaction on `holder`'s profile.
     pub(crate) async fn transaction(&self, holder: Holder<'_>) -> Result<Session> {
         let profile = holder.profile()?;
-        self.inner.store.transaction(Some(profile)).await.map_err(|e| holder_error(holder, e))
+        self.store()?.transaction(Some(profile)).await.map_err(|e| holder_error(holder, e))
     }
 }
 

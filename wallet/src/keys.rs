@@ -93,11 +93,15 @@ impl CompanyWallet {
     pub async fn generate_key(&self, holder: Holder<'_>, alg: KeyType, tags: &[(&str, &str)]) -> Result<KeyInfo> {
         let tags = entry_tags(tags)?;
         let (key, info) = new_key(alg)?;
-        let mut session = self.session(holder).await?;
-        session
-            .insert_key(&info.id, &key, None, None, Some(&tags), None)
-            .await
-            .map_err(|e| Error::askar(format_args!("key {} in {holder}", info.id), e))?;
+        {
+            let _turn = self.write_turn().await;
+            let mut session = self.session(holder).await?;
+            session
+                .insert_key(&info.id, &key, None, None, Some(&tags), None)
+                .await
+                .map_err(|e| Error::askar(format_args!("key {} in {holder}", info.id), e))?;
+        }
+        self.durable().await?;
         Ok(info)
     }
 

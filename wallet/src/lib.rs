@@ -4,11 +4,15 @@
 //!
 //! - **One askar store per company** (its super-wallet), in SQLite or
 //!   PostgreSQL ([`Backend`]). Its default profile holds the company's own
-//!   keys and records ([`Holder::Company`]).
+//!   keys and records ([`Holder::Company`]). A write returns once it is
+//!   durable (on SQLite by default through a group commit, see
+//!   [`SqliteSync`]).
 //! - **One askar profile per employee or device** (a sub-wallet,
 //!   [`Holder::Sub`]), encrypted under its own profile key. Creating one is
 //!   a single row, so onboarding thousands of employees is cheap, unlike
-//!   one store per tenant.
+//!   one store per tenant; [`CompanyWallet::create_sub_wallet_with_did_key`]
+//!   does a whole onboarding (profile, Ed25519 key, `did:key` record) with
+//!   one wait for durability.
 //! - **Store keys come from one operator [`MasterKey`]** by HKDF, per
 //!   company; nothing secret is in code or in the stores' own files.
 //! - **Keys never leave the wallet** (style.md): callers hold key ids and
@@ -26,9 +30,10 @@ mod keys;
 mod master;
 mod names;
 mod records;
+mod sqlite;
 mod wallets;
 
-pub use backend::Backend;
+pub use backend::{Backend, SqliteSync};
 pub use company::{CompanyWallet, Holder};
 pub use error::{Error, Result};
 pub use keys::{KeyInfo, KeyType, Signer, WalletSigner};

@@ -45,16 +45,20 @@ impl CompanyWallet {
         check_item("record id", id)?;
         let tags = entry_tags(tags)?;
         let bytes = serde_json::to_vec(value).map_err(|e| Error::Backend(format!("encoding record {id}: {e}")))?;
-        let mut session = self.session(holder).await?;
-        // Insert first: it is the common case and a single statement.
-        match session.insert(category, id, &bytes, Some(&tags), None).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == AskarKind::Duplicate => session
-                .update(EntryOperation::Replace, category, id, Some(&bytes), Some(&tags), None)
-                .await
-                .map_err(|e| Error::askar(format_args!("record {category}/{id} in {holder}"), e)),
-            Err(e) => Err(Error::askar(format_args!("record {category}/{id} in {holder}"), e)),
+        {
+            let _turn = self.write_turn().await;
+            let mut session = self.session(holder).await?;
+            // Insert first: it is the common case and a single statement.
+            match session.insert(category, id, &bytes, Some(&tags), None).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == AskarKind::Duplicate => session
+                    .update(EntryOperation::Replace, category, id, Some(&bytes), Some(&tags), None)
+                    .await
+                    .map_err(|e| Error::askar(format_args!("record {category}/{id} in {holder}"), e)),
+                Err(e) => Err(Error::askar(format_args!("record {category}/{id} in {holder}"), e)),
+            }?;
         }
+        self.durable().await
     }
 
     /// The record `(category, id)` of `holder`, if any.
@@ -104,17 +108,49 @@ impl CompanyWallet {
     pub async fn delete_record(&self, holder: Holder<'_>, category: &str, id: &str) -> Result<()> {
         check_item("record category", category)?;
         check_item("record id", id)?;
-        let mut session = self.session(holder).await?;
-        session
-            .remove(category, id)
-            .await
-            .map_err(|e| Error::askar(format_args!("record {category}/{id} in {holder}"), e))
+        {
+            let _turn = self.write_turn().await;
+            let mut session = self.session(holder).await?;
+            session
+                .remove(category, id)
+                .await
+                .map_err(|e| Error::askar(format_args!("record {category}/{id} in {holder}"), e))?;
+        }
+        self.durable().await
     }
 
     /// Creates a `did:key` (Ed25519) for `holder`: the key and a `did`
     /// record tagged `method = key`, in one transaction. The DID is
     /// `did:key:` followed by the key id.
     pub async fn create_did_key(&self, holder: Holder<'_>) -> Result<(String, KeyInfo)> {
+        let created = self.insert_did_key(holder).await?;
+        self.durable().await?;
+        Ok(created)
+    }
+
+    /// Creates the sub-wallet `name` with a `did:key` in it: what onboarding
+    /// an employee or device takes. Same as [`create_sub_wallet`] followed by
+    /// [`create_did_key`], with one wait for durability instead of two. If the
+    /// DID cannot be created the sub-wallet is removed again.
+    ///
+    /// [`create_sub_wallet`]: CompanyWallet::create_sub_wallet
+    /// [`create_did_key`]: CompanyWallet::create_did_key
+    pub async fn create_sub_wallet_with_did_key(&self, name: &str) -> Result<(String, KeyInfo)> {
+        self.insert_sub_wallet(name).await?;
+        match self.insert_did_key(Holder::Sub(name)).await {
+            Ok(created) => {
+                self.durable().await?;
+                Ok(created)
+            }
+            Err(e) => {
+                let _ = self.remove_sub_wallet(name).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The key and DID record of a new `did:key`; committed, not yet durable.
+    async fn insert_did_key(&self, holder: Holder<'_>) -> Result<(String, KeyInfo)> {
         let (key, info) = new_key(KeyType::Ed25519)?;
         let did = format!("did:key:{}", info.id);
         let value = json!({
@@ -124,10 +160,12 @@ impl CompanyWallet {
             "verification_method": format!("{did}#{}", info.id),
         });
         let bytes = serde_json::to_vec(&value).map_err(|e| Error::Backend(format!("encoding DID record: {e}")))?;
-        let key_tags = entry_tags(&[("did", &did)])?;
-        let did_tags = entry_tags(&[("method", "key"), ("key_id", &info.id)])?;
+        // Every tag is one more encrypted row per creation: keep only the
+        // one queries need (the key id is in the value).
+        let did_tags = entry_tags(&[("method", "key")])?;
+        let _turn = self.write_turn().await;
         let mut txn = self.transaction(holder).await?;
-        txn.insert_key(&info.id, &key, None, None, Some(&key_tags), None)
+        txn.insert_key(&info.id, &key, None, None, None, None)
             .await
             .map_err(|e| Error::askar(format_args!("key {} in {holder}", info.id), e))?;
         txn.insert(DID_CATEGORY, &did, &bytes, Some(&did_tags), None)

@@ -18,6 +18,7 @@ use crate::company::CompanyWallet;
 use crate::error::{Error, Result};
 use crate::master::MasterKey;
 use crate::names::{CompanyId, COMPANY_PROFILE};
+use crate::sqlite::{fsync_dir, SqliteWrites};
 
 /// A company's cache slot: `None` until its store is opened here.
 type Slot = Arc<tokio::sync::Mutex<Option<CompanyWallet>>>;
@@ -91,7 +92,12 @@ impl Wallets {
         )
         .await
         .map_err(|e| Error::askar(format_args!("company wallet {}", id.as_str()), e))?;
-        let wallet = CompanyWallet::new(id.as_str().to_owned(), store);
+        let wallet = self.wallet(&id, store);
+        wallet.durable().await?;
+        if let Some(dir) = self.inner.backend.sqlite_dir() {
+            // The new store file and its WAL are directory entries.
+            fsync_dir(dir.to_path_buf()).await?;
+        }
         *cached = Some(wallet.clone());
         Ok(wallet)
     }
@@ -117,7 +123,7 @@ impl Wallets {
                 )),
                 _ => Error::askar(format_args!("company wallet {}", id.as_str()), e),
             })?;
-        let wallet = CompanyWallet::new(id.as_str().to_owned(), store);
+        let wallet = self.wallet(&id, store);
         *cached = Some(wallet.clone());
         Ok(wallet)
     }
@@ -158,6 +164,11 @@ impl Wallets {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    fn wallet(&self, id: &CompanyId, store: Store) -> CompanyWallet {
+        let sqlite = self.inner.backend.sqlite_wal(id).map(SqliteWrites::new);
+        CompanyWallet::new(id.as_str().to_owned(), store, sqlite)
     }
 
     fn slot(&self, id: &CompanyId) -> Slot {

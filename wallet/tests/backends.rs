@@ -1,6 +1,7 @@
-//! Storage conformance suite: every case runs against SQLite (a fresh temp
-//! directory) and PostgreSQL (fresh databases under a random prefix), in the
-//! manner of askar's own `askar-storage/tests/backends.rs`.
+//! Storage conformance suite: every case runs against SQLite in both
+//! durability modes (a fresh temp directory) and PostgreSQL (fresh databases
+//! under a random prefix), in the manner of askar's own
+//! `askar-storage/tests/backends.rs`.
 //!
 //! PostgreSQL: `IDELTA_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) names a server and an
@@ -14,7 +15,7 @@
 use std::time::Duration;
 
 use idelta_types::PublicKey;
-use idelta_wallet::{Backend, Error, Holder, KeyType, MasterKey, Signer, Wallets, DID_CATEGORY};
+use idelta_wallet::{Backend, Error, Holder, KeyType, MasterKey, Signer, SqliteSync, Wallets, DID_CATEGORY};
 use rand::RngCore;
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
@@ -33,9 +34,9 @@ enum StoreLocation {
 }
 
 impl Env {
-    fn sqlite() -> Env {
+    fn sqlite(sync: SqliteSync) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let backend = Backend::Sqlite { dir: dir.path().join("wallets") };
+        let backend = Backend::Sqlite { dir: dir.path().join("wallets"), sync };
         Env { backend, store: StoreLocation::Sqlite { dir } }
     }
 
@@ -148,11 +149,22 @@ fn ed25519(public: &PublicKey) -> ed25519_dalek::VerifyingKey {
 /// Instantiates every case once per backend.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
+        /// SQLite, acknowledging writes once fsynced (group commit).
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let env = super::Env::sqlite();
+                    let env = super::Env::sqlite(super::SqliteSync::Full);
+                    super::$case(&env).await;
+                }
+            )*
+        }
+        /// SQLite, acknowledging writes once committed.
+        mod sqlite_normal {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let env = super::Env::sqlite(super::SqliteSync::Normal);
                     super::$case(&env).await;
                 }
             )*
@@ -218,6 +230,13 @@ async fn sub_wallet_lifecycle(env: &Env) {
     acme.create_sub_wallet("company").await.unwrap();
     assert!(matches!(acme.create_sub_wallet("alice").await, Err(Error::AlreadyExists(_))));
     assert!(matches!(acme.create_sub_wallet("no spaces").await, Err(Error::InvalidName(_))));
+    assert!(matches!(acme.create_sub_wallet_with_did_key("alice").await, Err(Error::AlreadyExists(_))));
+    assert!(matches!(acme.create_sub_wallet_with_did_key("no spaces").await, Err(Error::InvalidName(_))));
+    let (did, _) = acme.create_sub_wallet_with_did_key("device-1").await.unwrap();
+    let found = acme.find_records(Holder::Sub("device-1"), DID_CATEGORY, &[("method", "key")], None).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, did);
+    acme.remove_sub_wallet("device-1").await.unwrap();
     assert_eq!(acme.sub_wallets().await.unwrap(), ["alice", "bob", "company"]);
 
     let key = acme.generate_key(Holder::Sub("alice"), KeyType::Ed25519, &[]).await.unwrap();
@@ -323,7 +342,7 @@ async fn sub_wallets_and_company_are_isolated(env: &Env) {
     let company_found = acme.find_records(company, "credential", &[("type", "Employee")], None).await.unwrap();
     assert_eq!(company_found.len(), 1);
     assert_eq!(company_found[0].id, "company-only");
-    assert_eq!(acme.key_ids(company).await.unwrap(), [company_key.id.clone()]);
+    assert_eq!(acme.key_ids(company).await.unwrap(), std::slice::from_ref(&company_key.id));
     assert!(matches!(acme.sign(alice, &company_key.id, b"m").await, Err(Error::NotFound(_))));
 
     // The same record id in two holders is two records.
@@ -436,16 +455,7 @@ async fn records_with_tag_queries(env: &Env) {
     ));
     assert!(matches!(acme.put_record(alice, "", "x", &json!(1), &[]).await, Err(Error::InvalidName(_))));
     assert!(matches!(acme.find_records(alice, cred, &[("", "v")], None).await, Err(Error::InvalidName(_))));
-    if let Err(e) = wallets.remove("acme").await {
-        let mut c = PgConnection::connect(DEFAULT_POSTGRES).await.unwrap();
-        let rows: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "select datname::text, application_name, state, query from pg_stat_activity where datname like 'idtw%'",
-        )
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-        panic!("{e:?} {rows:?}");
-    }
+    wallets.remove("acme").await.unwrap();
 }
 
 async fn restart_keeps_everything(env: &Env) {
@@ -488,8 +498,14 @@ async fn concurrent_sub_wallet_creation(env: &Env) {
             // Every task opens through the registry: one shared store.
             let acme = wallets.open("acme").await.unwrap();
             let name = format!("employee-{i:02}");
-            acme.create_sub_wallet(&name).await.unwrap();
-            let (_, key) = acme.create_did_key(Holder::Sub(&name)).await.unwrap();
+            // Both ways of onboarding: two calls, or one.
+            let (did, key) = if i % 2 == 0 {
+                acme.create_sub_wallet(&name).await.unwrap();
+                acme.create_did_key(Holder::Sub(&name)).await.unwrap()
+            } else {
+                acme.create_sub_wallet_with_did_key(&name).await.unwrap()
+            };
+            assert_eq!(did, format!("did:key:{}", key.id));
             (name, key)
         }));
     }

@@ -84,12 +84,19 @@ struct SubjectState {
     loaded: std::time::Instant,
 }
 
+/// Most verified tokens remembered; past that the memory starts over.
+const VERIFIED_CAPACITY: usize = 100_000;
+
 /// Authenticates bearer credentials.
 pub struct Authenticator {
     operator_key_hash: [u8; 32],
     tokens: TokenKeys,
     db: Db,
     subjects: RwLock<HashMap<String, SubjectState>>,
+    /// Claims of tokens whose signature and registered claims verified,
+    /// by SHA-256 of the token: a token is verified once, not per request.
+    /// Expiry and revocation are still checked on every request.
+    verified: RwLock<HashMap<[u8; 32], Claims>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -113,6 +120,7 @@ impl Authenticator {
             tokens,
             db,
             subjects: RwLock::new(HashMap::new()),
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
@@ -121,8 +129,9 @@ impl Authenticator {
         &self.tokens
     }
 
-    /// Authenticates the credential of an `Authorization: Bearer` header.
-    pub async fn authenticate(&self, credential: &str) -> Result<Principal, AuthError> {
+    /// Authenticates the credential of an `Authorization: Bearer` header
+    /// at `now_secs`.
+    pub async fn authenticate(&self, credential: &str, now_secs: i64) -> Result<Principal, AuthError> {
         let digest: [u8; 32] = Sha256::digest(credential.as_bytes()).into();
         if bool::from(digest.ct_eq(&self.operator_key_hash)) {
             return Ok(Principal::Operator);
@@ -130,12 +139,33 @@ impl Authenticator {
         if credential.matches('.').count() != 2 {
             return Err(AuthError::Invalid("the credential is neither the operator API key nor a token".into()));
         }
-        let claims = self.tokens.verify(credential).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let claims = self.verified_claims(credential, digest, now_secs)?;
         self.check_current(&claims).await?;
         Ok(match claims.role {
             TokenRole::CompanyAdmin => Principal::CompanyAdmin { company: claims.tid },
             TokenRole::Employee => Principal::Employee { company: claims.tid, employee: claims.sub },
         })
+    }
+
+    fn verified_claims(&self, token: &str, digest: [u8; 32], now_secs: i64) -> Result<Claims, AuthError> {
+        let known = self.verified.read().get(&digest).cloned();
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = self.tokens.verify(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+                let mut verified = self.verified.write();
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+                verified.insert(digest, claims.clone());
+                claims
+            }
+        };
+        if claims.exp <= now_secs {
+            self.verified.write().remove(&digest);
+            return Err(AuthError::Invalid("token refused: ExpiredSignature".into()));
+        }
+        Ok(claims)
     }
 
     async fn check_current(&self, claims: &Claims) -> Result<(), AuthError> {

@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for Caller {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(crate::auth::AuthError::Missing)?;
-        let principal = state.auth.authenticate(credential.trim()).await?;
+        let principal = state.auth.authenticate(credential.trim(), super::now_ms() / 1000).await?;
         Ok(Caller(principal))
     }
 }
