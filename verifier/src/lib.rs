@@ -1,10 +1,13 @@
 //! Credential and presentation verification for idelta (design.md §6).
 //!
-//! This crate will hold presentation requests and the verification of
-//! credentials and presentations. Every check (signature, issuer DID
-//! resolved on the ledger with its proof, status, validity, holder binding,
-//! challenge and domain, schema) is reported, and `verified` is the AND of
-//! all of them. Resolvers and status sources are traits passed in, so
-//! verification stays pure.
-//!
-//! It is empty until the credentials issue lands.
+//! Verification is pure and reports everything: the DID resolver is a
+//! trait passed in ([`resolver`]), and the result ([`report`]) lists each
+//! check by name with its outcome; `verified` is the AND of all of them
+//! (identity.rs `jwt_credential_validator.rs`). Format-specific checks
+//! (Data Integrity, SD-JWT VC, BBS) build on these two modules.
+
+pub mod report;
+pub mod resolver;
+
+pub use report::{Check, Report};
+pub use resolver::{DidKeyResolver, KeyResolver, Relationship, ResolvedKey, ResolverError};
