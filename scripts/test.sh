@@ -52,8 +52,29 @@ ensure_postgres() {
   exit 1
 }
 
+# Independent implementations the interop tests check idelta against:
+# each tests/interop/NAME/ is a node project (package.json + lock file) or
+# a Python one (requirements.txt), installed from the registries here.
+install_interop_peers() {
+  local dir
+  for dir in tests/interop/*/; do
+    [ -d "$dir" ] || continue
+    if [ -f "$dir/package.json" ]; then
+      command -v npm >/dev/null 2>&1 || { echo "npm is needed for $dir" >&2; exit 1; }
+      log "npm packages for $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    if [ -f "$dir/requirements.txt" ]; then
+      log "Python packages for $dir"
+      python3 -m venv "$dir/.venv"
+      "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
+    fi
+  done
+}
+
 install_debian_packages
 ensure_postgres
+install_interop_peers
 export IDELTA_TEST_POSTGRES="${IDELTA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 export IDELTA_REQUIRE_POSTGRES=1
 
