@@ -77,6 +77,8 @@ ensure_postgres
 install_interop_peers
 export IDELTA_TEST_POSTGRES="${IDELTA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 export IDELTA_REQUIRE_POSTGRES=1
+# The interop peers were installed above: their tests must run, not skip.
+export IDELTA_REQUIRE_INTEROP=1
 
 log "format"
 cargo fmt --all --check

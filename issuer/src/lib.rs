@@ -1,8 +1,16 @@
 //! Credential issuance for idelta (design.md §6).
 //!
-//! This crate will build and sign credentials in each format idelta
-//! issues: W3C VC Data Model 2.0 secured with Data Integrity
-//! (`eddsa-rdfc-2022`, `eddsa-jcs-2022`, `bbs-2023`) and SD-JWT VC. It signs
-//! through the wallet's `Signer` and never sees secret key bytes.
+//! This crate builds and signs credentials in the formats idelta issues. It
+//! signs through the wallet's `Signer` and never sees secret key bytes.
 //!
-//! It is empty until the credentials issue lands.
+//! - [`data_integrity`]: W3C VC Data Model 2.0 credentials and
+//!   presentations secured with Data Integrity proofs, cryptosuites
+//!   `eddsa-rdfc-2022` and `eddsa-jcs-2022` (W3C Data Integrity EdDSA
+//!   Cryptosuites v1.0), with bundled JSON-LD contexts.
+//!
+//! - [`sd_jwt`]: SD-JWT VC (IETF draft).
+//!
+//! Still to come (the credentials issue): `bbs-2023`.
+
+pub mod data_integrity;
+pub mod sd_jwt;

@@ -4,10 +4,14 @@
 //! trait passed in ([`resolver`]), and the result ([`report`]) lists each
 //! check by name with its outcome; `verified` is the AND of all of them
 //! (identity.rs `jwt_credential_validator.rs`). Format-specific checks
-//! (Data Integrity, SD-JWT VC, BBS) build on these two modules.
+//! (Data Integrity, SD-JWT VC, BBS) build on these two modules;
+//! [`data_integrity`] verifies `eddsa-rdfc-2022` and `eddsa-jcs-2022`
+//! proofs (W3C VC Data Integrity 1.0, Data Integrity EdDSA Cryptosuites v1.0).
 
+pub mod data_integrity;
 pub mod report;
 pub mod resolver;
+pub mod sd_jwt;
 
 pub use report::{Check, Report};
 pub use resolver::{DidKeyResolver, KeyResolver, Relationship, ResolvedKey, ResolverError};

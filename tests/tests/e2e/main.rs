@@ -9,6 +9,8 @@
 
 mod agent;
 mod crash;
+mod interop_di;
+mod interop_sd_jwt;
 mod lifecycle;
 mod log;
 mod resolution;
