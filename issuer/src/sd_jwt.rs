@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use idelta_types::signer::Signer;
 use idelta_types::{Did, PublicKey};
-use idelta_wallet::Signer;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,7 @@ pub enum Error {
     Malformed(String),
     /// Returned when the wallet refuses to sign.
     #[error("signing failed: {0}")]
-    Signing(#[from] idelta_wallet::Error),
+    Signing(#[from] idelta_types::signer::SignError),
 }
 
 /// The result type of this module.
@@ -423,34 +423,8 @@ fn select<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
-    use futures::future::BoxFuture;
 
-    struct TestSigner {
-        key: SigningKey,
-        id: String,
-        public: PublicKey,
-    }
-
-    impl TestSigner {
-        fn new(seed: u8) -> TestSigner {
-            let key = SigningKey::from_bytes(&[seed; 32]);
-            let public = PublicKey::Ed25519(key.verifying_key());
-            TestSigner { id: public.to_multibase(), key, public }
-        }
-    }
-
-    impl Signer for TestSigner {
-        fn key_id(&self) -> &str {
-            &self.id
-        }
-        fn public_key(&self) -> &PublicKey {
-            &self.public
-        }
-        fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, idelta_wallet::Result<Vec<u8>>> {
-            Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-        }
-    }
+    use idelta_types::LocalSigner as TestSigner;
 
     fn request(signer: &TestSigner, disclose: &[&str]) -> Request {
         let did = format!("did:key:{}", signer.key_id());
@@ -480,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn issues_compact_sd_jwt_with_sorted_digests() {
-        let signer = TestSigner::new(7);
+        let signer = TestSigner::from_seed([7; 32]);
         let mut req = request(&signer, &["given_name", "family_name"]);
         req.decoys = 2;
         let sd_jwt = issue(&req, &signer).await.unwrap();
@@ -506,13 +480,12 @@ mod tests {
         }
 
         let (input, sig) = parts[0].rsplit_once('.').unwrap();
-        let sig = ed25519_dalek::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
-        signer.key.verifying_key().verify(input.as_bytes(), &sig).unwrap();
+        signer.public_key().verify(input.as_bytes(), &URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
     }
 
     #[tokio::test]
     async fn nested_and_array_disclosures() {
-        let signer = TestSigner::new(8);
+        let signer = TestSigner::from_seed([8; 32]);
         let req = request(&signer, &["/address/street", "address", "/nationalities/1"]);
         let sd_jwt = issue(&req, &signer).await.unwrap();
         let payload = jwt_part(sd_jwt.split('~').next().unwrap(), 1).unwrap();
@@ -538,8 +511,8 @@ mod tests {
 
     #[tokio::test]
     async fn key_binding_jwt_covers_the_presentation() {
-        let issuer = TestSigner::new(9);
-        let holder = TestSigner::new(10);
+        let issuer = TestSigner::from_seed([9; 32]);
+        let holder = TestSigner::from_seed([10; 32]);
         let mut req = request(&issuer, &["given_name", "family_name"]);
         req.holder_jwk = Jwk::from_public_key(holder.public_key());
         let sd_jwt = issue(&req, &issuer).await.unwrap();
@@ -561,7 +534,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_reserved_and_missing_claims() {
-        let signer = TestSigner::new(11);
+        let signer = TestSigner::from_seed([11; 32]);
         for bad in ["iss", "vct", "cnf", "status", "/address/_sd", "nope", "/address/nope", ""] {
             let req = request(&signer, &[bad]);
             assert!(issue(&req, &signer).await.is_err(), "{bad} accepted");

@@ -17,10 +17,12 @@ pub mod log;
 pub mod merkle;
 pub mod multikey;
 pub mod resolution;
+pub mod signer;
 pub mod tx;
 
 pub use did::{Did, DidUrl};
 pub use document::{DidDocument, Service, VerificationMethod};
 pub use error::{Error, Result};
 pub use multikey::PublicKey;
+pub use signer::{LocalSigner, Signer};
 pub use tx::{SignedTransaction, TxSignature, TxType};

@@ -235,47 +235,13 @@ fn validity(document: &Map<String, Value>, now: OffsetDateTime) -> Result<(), St
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use ed25519_dalek::{Signer as _, SigningKey};
-    use futures::future::BoxFuture;
     use idelta_issuer::data_integrity::{add_proof, contexts, ProofOptions, ProofPurpose};
-    use idelta_types::PublicKey;
     use serde_json::json;
 
     use super::*;
     use crate::resolver::DidKeyResolver;
 
-    /// An in-memory Ed25519 key: tests only; real keys stay in the wallet.
-    struct TestSigner {
-        key: SigningKey,
-        id: String,
-        public: PublicKey,
-    }
-
-    impl TestSigner {
-        fn new(seed: u8) -> TestSigner {
-            let key = SigningKey::from_bytes(&[seed; 32]);
-            let public = PublicKey::Ed25519(key.verifying_key());
-            TestSigner { id: public.to_multibase(), key, public }
-        }
-        fn did(&self) -> String {
-            format!("did:key:{}", self.id)
-        }
-        fn vm(&self) -> String {
-            format!("did:key:{0}#{0}", self.id)
-        }
-    }
-
-    impl idelta_wallet::Signer for TestSigner {
-        fn key_id(&self) -> &str {
-            &self.id
-        }
-        fn public_key(&self) -> &PublicKey {
-            &self.public
-        }
-        fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, idelta_wallet::Result<Vec<u8>>> {
-            Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-        }
-    }
+    use idelta_types::LocalSigner as TestSigner;
 
     const SUITES: [Cryptosuite; 2] = [Cryptosuite::EddsaJcs2022, Cryptosuite::EddsaRdfc2022];
 
@@ -307,7 +273,7 @@ mod tests {
     async fn issue(doc: Value, suite: Cryptosuite, signer: &TestSigner) -> Value {
         let opts = ProofOptions {
             cryptosuite: suite,
-            verification_method: signer.vm(),
+            verification_method: signer.did_key_url(),
             proof_purpose: ProofPurpose::AssertionMethod,
             created: at(1_735_689_600),
             challenge: None,
@@ -328,9 +294,9 @@ mod tests {
 
     #[tokio::test]
     async fn issued_credentials_verify_and_report_each_check() {
-        let signer = TestSigner::new(3);
+        let signer = TestSigner::from_seed([3; 32]);
         for suite in SUITES {
-            let vc = issue(credential(&signer.did()), suite, &signer).await;
+            let vc = issue(credential(&signer.did_key()), suite, &signer).await;
             let report = verify(&vc, &DidKeyResolver, for_credentials()).await;
             assert!(report.verified, "{suite}: {report:?}");
             for check in ["proof", "issuer", "signature", "validity"] {
@@ -341,10 +307,10 @@ mod tests {
 
     #[tokio::test]
     async fn tampering_fails_the_named_check() {
-        let signer = TestSigner::new(3);
-        let other = TestSigner::new(4);
+        let signer = TestSigner::from_seed([3; 32]);
+        let other = TestSigner::from_seed([4; 32]);
         for suite in SUITES {
-            let vc = issue(credential(&signer.did()), suite, &signer).await;
+            let vc = issue(credential(&signer.did_key()), suite, &signer).await;
 
             let mut changed = vc.clone();
             changed["credentialSubject"]["benefit"] = "platinum".into();
@@ -358,7 +324,7 @@ mod tests {
             assert_eq!(failures(&flipped, for_credentials()).await, ["signature"], "{suite}: flipped byte");
 
             // Signed by another key than the issuer's.
-            let forged = issue(credential(&signer.did()), suite, &other).await;
+            let forged = issue(credential(&signer.did_key()), suite, &other).await;
             assert_eq!(failures(&forged, for_credentials()).await, ["issuer"], "{suite}: another issuer");
 
             let late = Expectations { now: at(1_800_000_000), ..for_credentials() };
@@ -381,20 +347,20 @@ mod tests {
 
     #[tokio::test]
     async fn presentations_check_challenge_domain_and_each_credential() {
-        let issuer = TestSigner::new(5);
-        let holder = TestSigner::new(6);
+        let issuer = TestSigner::from_seed([5; 32]);
+        let holder = TestSigner::from_seed([6; 32]);
         for suite in SUITES {
-            let vc = issue(credential(&issuer.did()), suite, &issuer).await;
+            let vc = issue(credential(&issuer.did_key()), suite, &issuer).await;
             let present = |vc: Value| {
                 let vp = json!({
                     "@context": [contexts::CREDENTIALS_V2],
                     "type": ["VerifiablePresentation"],
-                    "holder": holder.did(),
+                    "holder": holder.did_key(),
                     "verifiableCredential": [vc],
                 });
                 let opts = ProofOptions {
                     cryptosuite: suite,
-                    verification_method: holder.vm(),
+                    verification_method: holder.did_key_url(),
                     proof_purpose: ProofPurpose::Authentication,
                     created: at(1_748_736_000),
                     challenge: Some("nonce-42".into()),

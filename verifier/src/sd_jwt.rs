@@ -452,42 +452,11 @@ fn check_key_binding(
 mod tests {
     use super::*;
     use crate::resolver::DidKeyResolver;
-    use ed25519_dalek::{Signer as _, SigningKey};
-    use futures::future::BoxFuture;
     use idelta_issuer::sd_jwt::{issue, present, Jwk, KeyBinding, Request};
     use serde_json::json;
 
-    struct TestSigner {
-        key: SigningKey,
-        id: String,
-        public: PublicKey,
-    }
-
-    impl TestSigner {
-        fn new(seed: u8) -> TestSigner {
-            let key = SigningKey::from_bytes(&[seed; 32]);
-            let public = PublicKey::Ed25519(key.verifying_key());
-            TestSigner { id: public.to_multibase(), key, public }
-        }
-        fn did(&self) -> String {
-            format!("did:key:{}", self.id)
-        }
-        fn kid(&self) -> String {
-            format!("{}#{}", self.did(), self.id)
-        }
-    }
-
-    impl idelta_wallet::Signer for TestSigner {
-        fn key_id(&self) -> &str {
-            &self.id
-        }
-        fn public_key(&self) -> &PublicKey {
-            &self.public
-        }
-        fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, idelta_wallet::Result<Vec<u8>>> {
-            Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-        }
-    }
+    use idelta_types::LocalSigner as TestSigner;
+    use idelta_types::Signer as _;
 
     fn t(secs: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
@@ -510,9 +479,9 @@ mod tests {
                 .map(String::from)
                 .to_vec(),
             vct: "https://idelta.example/EmployeeCredential".into(),
-            issuer: issuer.did(),
-            kid: issuer.kid(),
-            holder_jwk: holder.and_then(|h| Jwk::from_public_key(&h.public)),
+            issuer: issuer.did_key(),
+            kid: issuer.did_key_url(),
+            holder_jwk: holder.and_then(|h| Jwk::from_public_key(h.public_key())),
             status: None,
             iat: t(0),
             exp: Some(t(3600)),
@@ -521,7 +490,7 @@ mod tests {
     }
 
     async fn issued(holder: Option<&TestSigner>) -> String {
-        let issuer = TestSigner::new(1);
+        let issuer = TestSigner::from_seed([1; 32]);
         issue(&request(&issuer, holder), &issuer).await.unwrap()
     }
 
@@ -534,10 +503,10 @@ mod tests {
     }
 
     /// Signs `header` and `payload` as a compact JWS with `key`.
-    fn jws(header: &Value, payload: &Value, key: &SigningKey) -> String {
+    fn jws(header: &Value, payload: &Value, key: &TestSigner) -> String {
         let input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
-        let sig = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).to_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(key.sign_now(input.as_bytes()));
         format!("{input}.{sig}")
     }
 
@@ -561,7 +530,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_revealed_claims_are_returned_with_key_binding() {
-        let holder = TestSigner::new(2);
+        let holder = TestSigner::from_seed([2; 32]);
         let sd_jwt = issued(Some(&holder)).await;
         let kb = KeyBinding { aud: AUD, nonce: NONCE, iat: t(20), signer: &holder };
         let shown = present(&sd_jwt, &["given_name", "/address/street"], Some(kb)).await.unwrap();
@@ -576,7 +545,7 @@ mod tests {
         // `locality` is plain inside the `address` disclosure, which the street needs.
         assert_eq!(claims["address"], json!({ "street": "12 Analytical Row", "locality": "London" }));
         assert_eq!(claims["roles"], json!(["engineer"]), "undisclosed array element dropped");
-        assert_eq!(claims["iss"], TestSigner::new(1).did());
+        assert_eq!(claims["iss"], TestSigner::from_seed([1; 32]).did_key());
     }
 
     #[tokio::test]
@@ -613,30 +582,30 @@ mod tests {
         let sd_jwt = issued(None).await;
         let jwt = sd_jwt.split('~').next().unwrap();
         let (header, mut payload) = (decode_part(jwt, 0), decode_part(jwt, 1));
-        let mallory = TestSigner::new(66);
+        let mallory = TestSigner::from_seed([66; 32]);
 
         // Mallory signs with her key, claiming the honest issuer's `kid`.
-        let forged = format!("{}~", jws(&header, &payload, &mallory.key));
+        let forged = format!("{}~", jws(&header, &payload, &mallory));
         assert_eq!(failed(&check(&forged, &Expectations::new(t(10))).await.0), ["signature"]);
 
         // Mallory's key and `kid`, but the honest `iss`.
-        let header = json!({ "alg": "EdDSA", "typ": "dc+sd-jwt", "kid": mallory.kid() });
-        let forged = format!("{}~", jws(&header, &payload, &mallory.key));
+        let header = json!({ "alg": "EdDSA", "typ": "dc+sd-jwt", "kid": mallory.did_key_url() });
+        let forged = format!("{}~", jws(&header, &payload, &mallory));
         let (report, _) = check(&forged, &Expectations::new(t(10))).await;
         assert_eq!(failed(&report), ["signature"]);
         assert!(report.checks[1].detail.as_deref().unwrap().contains("not by the issuer"));
 
         // Consistent, but it is Mallory's credential: it verifies as hers.
-        payload["iss"] = json!(mallory.did());
-        let hers = format!("{}~", jws(&header, &payload, &mallory.key));
+        payload["iss"] = json!(mallory.did_key());
+        let hers = format!("{}~", jws(&header, &payload, &mallory));
         let (report, claims) = check(&hers, &Expectations::new(t(10))).await;
         assert!(report.verified);
-        assert_eq!(claims.unwrap()["iss"], mallory.did());
+        assert_eq!(claims.unwrap()["iss"], mallory.did_key());
     }
 
     #[tokio::test]
     async fn wrong_nonce_or_audience_or_holder_is_refused() {
-        let holder = TestSigner::new(2);
+        let holder = TestSigner::from_seed([2; 32]);
         let sd_jwt = issued(Some(&holder)).await;
         let kb = KeyBinding { aud: AUD, nonce: NONCE, iat: t(20), signer: &holder };
         let shown = present(&sd_jwt, &["given_name"], Some(kb)).await.unwrap();
@@ -650,7 +619,7 @@ mod tests {
         assert_eq!(failed(&r), ["holderBinding"], "stale KB-JWT");
 
         // Signed by someone other than `cnf.jwk`.
-        let thief = TestSigner::new(3);
+        let thief = TestSigner::from_seed([3; 32]);
         let kb = KeyBinding { aud: AUD, nonce: NONCE, iat: t(20), signer: &thief };
         let stolen = present(&sd_jwt, &["given_name"], Some(kb)).await.unwrap();
         assert_eq!(failed(&check(&stolen, &Expectations::new(t(30)).bound_to(AUD, NONCE)).await.0), ["holderBinding"]);
@@ -675,18 +644,18 @@ mod tests {
 
     #[tokio::test]
     async fn format_pins_typ_and_alg() {
-        let issuer = TestSigner::new(1);
+        let issuer = TestSigner::from_seed([1; 32]);
         let sd_jwt = issued(None).await;
         let jwt = sd_jwt.split('~').next().unwrap();
         let payload = decode_part(jwt, 1);
         for header in [
-            json!({ "alg": "EdDSA", "typ": "vc+sd-jwt", "kid": issuer.kid() }),
-            json!({ "alg": "EdDSA", "typ": "JWT", "kid": issuer.kid() }),
-            json!({ "alg": "none", "typ": "dc+sd-jwt", "kid": issuer.kid() }),
-            json!({ "alg": "ES256", "typ": "dc+sd-jwt", "kid": issuer.kid() }),
+            json!({ "alg": "EdDSA", "typ": "vc+sd-jwt", "kid": issuer.did_key_url() }),
+            json!({ "alg": "EdDSA", "typ": "JWT", "kid": issuer.did_key_url() }),
+            json!({ "alg": "none", "typ": "dc+sd-jwt", "kid": issuer.did_key_url() }),
+            json!({ "alg": "ES256", "typ": "dc+sd-jwt", "kid": issuer.did_key_url() }),
             json!({ "alg": "EdDSA", "typ": "dc+sd-jwt" }),
         ] {
-            let token = format!("{}~", jws(&header, &payload, &issuer.key));
+            let token = format!("{}~", jws(&header, &payload, &issuer));
             let (report, claims) = check(&token, &Expectations::new(t(10))).await;
             assert!(failed(&report).contains(&"format"), "{header}: {report:?}");
             assert!(claims.is_none());
@@ -698,9 +667,9 @@ mod tests {
 
     #[tokio::test]
     async fn reserved_names_and_duplicate_digests_are_refused() {
-        let issuer = TestSigner::new(1);
-        let header = json!({ "alg": "EdDSA", "typ": "dc+sd-jwt", "kid": issuer.kid() });
-        let base = json!({ "iss": issuer.did(), "vct": "x", "iat": t(0).unix_timestamp() });
+        let issuer = TestSigner::from_seed([1; 32]);
+        let header = json!({ "alg": "EdDSA", "typ": "dc+sd-jwt", "kid": issuer.did_key_url() });
+        let base = json!({ "iss": issuer.did_key(), "vct": "x", "iat": t(0).unix_timestamp() });
         let disclosure = |arr: Value| URL_SAFE_NO_PAD.encode(arr.to_string());
         let d_iss = disclosure(json!(["c2FsdHNhbHRzYWx0", "iss", "did:key:zEvil"]));
         let d_sd = disclosure(json!(["c2FsdHNhbHRzYWx0", "_sd", []]));
@@ -712,14 +681,14 @@ mod tests {
         ] {
             let mut payload = base.clone();
             payload["_sd"] = json!(sd);
-            let token = format!("{}~{d}~", jws(&header, &payload, &issuer.key));
+            let token = format!("{}~{d}~", jws(&header, &payload, &issuer));
             assert_eq!(failed(&check(&token, &Expectations::new(t(10))).await.0), ["disclosures"], "{d}");
         }
         // A disclosure that clashes with a visible claim.
         let mut payload = base.clone();
         payload["name"] = json!("Bob");
         payload["_sd"] = json!([sha256_b64(&d_name)]);
-        let token = format!("{}~{d_name}~", jws(&header, &payload, &issuer.key));
+        let token = format!("{}~{d_name}~", jws(&header, &payload, &issuer));
         assert_eq!(failed(&check(&token, &Expectations::new(t(10))).await.0), ["disclosures"]);
     }
 }

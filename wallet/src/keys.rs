@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aries_askar::entry::EntryTag;
 use aries_askar::kms::{KeyAlg, LocalKey};
-use futures::future::BoxFuture;
+use idelta_types::signer::{SignError, SignFuture, Signer};
 use idelta_types::PublicKey;
 
 use crate::company::{CompanyWallet, Holder};
@@ -47,16 +47,6 @@ pub struct KeyInfo {
     pub public: PublicKey,
 }
 
-/// Signs with a wallet key by id, without exposing the secret.
-pub trait Signer: Send + Sync {
-    /// The key id (Multikey text of the public key).
-    fn key_id(&self) -> &str;
-    /// The public key that verifies this signer's signatures.
-    fn public_key(&self) -> &PublicKey;
-    /// Signs `msg` (Ed25519: a 64-byte signature over the message itself).
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>>>;
-}
-
 /// A [`Signer`] over one wallet key, loaded once from the store.
 ///
 /// It keeps working after its sub-wallet is removed; hold it for one job
@@ -83,8 +73,8 @@ impl Signer for WalletSigner {
         &self.public
     }
 
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>>> {
-        Box::pin(async move { sign_with(&self.key, &self.key_id, msg) })
+    fn sign<'a>(&'a self, msg: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move { sign_with(&self.key, &self.key_id, msg).map_err(|e| SignError(e.to_string())) })
     }
 }
 

@@ -161,7 +161,9 @@ impl Authenticator {
                 claims
             }
         };
-        if claims.exp <= now_secs {
+        // The same tolerance as the signature-time validation applies.
+        let leeway = i64::try_from(tokens::LEEWAY_SECS).unwrap_or(0);
+        if claims.exp.saturating_add(leeway) <= now_secs {
             self.verified.write().remove(&digest);
             return Err(AuthError::Invalid("token refused: ExpiredSignature".into()));
         }

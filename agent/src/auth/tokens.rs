@@ -13,6 +13,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+/// Clock skew tolerated on `exp`, seconds, by every expiry check.
+pub const LEEWAY_SECS: u64 = 5;
+
 /// The audience and issuer of every token.
 pub const AUDIENCE: &str = "idelta-agent";
 
@@ -88,7 +91,7 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         let x = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, public);
         Ok(TokenKeys {
             kid,

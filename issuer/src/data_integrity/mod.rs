@@ -30,7 +30,7 @@ pub mod rdfc;
 use std::fmt;
 use std::str::FromStr;
 
-use idelta_wallet::Signer;
+use idelta_types::signer::Signer;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;

@@ -2,43 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ed25519_dalek::{Signer as _, SigningKey};
-use futures::future::BoxFuture;
-use idelta_types::PublicKey;
 use serde_json::json;
 
 use super::*;
 
-/// An Ed25519 key in memory: tests only; real keys stay in the wallet.
-pub(crate) struct TestSigner {
-    key: SigningKey,
-    id: String,
-    public: PublicKey,
-}
-
-impl TestSigner {
-    pub(crate) fn new(seed: u8) -> TestSigner {
-        let key = SigningKey::from_bytes(&[seed; 32]);
-        let public = PublicKey::Ed25519(key.verifying_key());
-        TestSigner { id: public.to_multibase(), key, public }
-    }
-
-    pub(crate) fn did_key_vm(&self) -> String {
-        format!("did:key:{0}#{0}", self.id)
-    }
-}
-
-impl Signer for TestSigner {
-    fn key_id(&self) -> &str {
-        &self.id
-    }
-    fn public_key(&self) -> &PublicKey {
-        &self.public
-    }
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, idelta_wallet::Result<Vec<u8>>> {
-        Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-    }
-}
+use idelta_types::LocalSigner as TestSigner;
 
 fn credential(issuer: &str) -> Value {
     json!({
@@ -59,7 +27,7 @@ fn credential(issuer: &str) -> Value {
 fn options(suite: Cryptosuite, signer: &TestSigner) -> ProofOptions {
     ProofOptions {
         cryptosuite: suite,
-        verification_method: signer.did_key_vm(),
+        verification_method: signer.did_key_url(),
         proof_purpose: ProofPurpose::AssertionMethod,
         created: OffsetDateTime::from_unix_timestamp_nanos(1_738_555_506_789_000_000).unwrap(),
         challenge: None,
@@ -76,13 +44,13 @@ fn signature_holds(secured: &Value, signer: &TestSigner) -> bool {
     let config = proof_configuration(suite, &doc, proof).unwrap();
     let data = hash_data(suite, &Value::Object(doc), &config).unwrap();
     let (_, sig) = multibase::decode(proof["proofValue"].as_str().unwrap()).unwrap();
-    signer.public.verify(&data, &sig).is_ok()
+    signer.public_key().verify(&data, &sig).is_ok()
 }
 
 #[tokio::test]
 async fn both_suites_sign_what_they_canonicalize() {
-    let signer = TestSigner::new(7);
-    let issuer = format!("did:key:{}", signer.id);
+    let signer = TestSigner::from_seed([7; 32]);
+    let issuer = format!("did:key:{}", signer.key_id());
     for suite in [Cryptosuite::EddsaJcs2022, Cryptosuite::EddsaRdfc2022] {
         let vc = add_proof(credential(&issuer), options(suite, &signer), &signer).await.unwrap();
         let proof = &vc["proof"];
@@ -128,8 +96,8 @@ fn unknown_contexts_are_refused_not_fetched() {
 
 #[tokio::test]
 async fn presentations_carry_challenge_and_domain() {
-    let signer = TestSigner::new(9);
-    let holder = format!("did:key:{}", signer.id);
+    let signer = TestSigner::from_seed([9; 32]);
+    let holder = format!("did:key:{}", signer.key_id());
     let vc = add_proof(credential(&holder), options(Cryptosuite::EddsaRdfc2022, &signer), &signer).await.unwrap();
     let vp = json!({
         "@context": [contexts::CREDENTIALS_V2],

@@ -7,15 +7,12 @@
 //! `node_modules` the tests print a notice and pass, unless
 //! `IDELTA_REQUIRE_INTEROP` is set, as CI does: then they fail.
 
-use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::{Command, Stdio};
 
-use ed25519_dalek::{Signer as _, SigningKey};
 use idelta_issuer::data_integrity::{add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
-use idelta_types::{Did, DidDocument, PublicKey};
+use idelta_types::{Did, DidDocument};
 use idelta_verifier::data_integrity::{verify, Expectations};
 use idelta_verifier::{DidKeyResolver, Relationship};
 use serde_json::{json, Value};
@@ -56,51 +53,23 @@ fn node(dir: &PathBuf, script: &str, input: Option<&Value>) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script} printed {e}: {out:?}"))
 }
 
-/// An in-memory Ed25519 key standing in for a wallet key.
-struct TestSigner {
-    key: SigningKey,
-    id: String,
-    public: PublicKey,
-}
+use idelta_types::LocalSigner as TestSigner;
+use idelta_types::Signer as _;
 
-impl TestSigner {
-    fn new(seed: u8) -> TestSigner {
-        let key = SigningKey::from_bytes(&[seed; 32]);
-        let public = PublicKey::Ed25519(key.verifying_key());
-        TestSigner { id: public.to_multibase(), key, public }
-    }
-    fn did_key(&self) -> String {
-        format!("did:key:{}", self.id)
-    }
-    fn did_key_vm(&self) -> String {
-        format!("did:key:{0}#{0}", self.id)
-    }
-    fn did_key_document(&self) -> Value {
-        json!({
-            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-            "id": self.did_key(),
-            "verificationMethod": [{
-                "id": self.did_key_vm(),
-                "type": "Multikey",
-                "controller": self.did_key(),
-                "publicKeyMultibase": self.id,
-            }],
-            "assertionMethod": [self.did_key_vm()],
-            "authentication": [self.did_key_vm()],
-        })
-    }
-}
-
-impl idelta_wallet::Signer for TestSigner {
-    fn key_id(&self) -> &str {
-        &self.id
-    }
-    fn public_key(&self) -> &PublicKey {
-        &self.public
-    }
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> Pin<Box<dyn Future<Output = idelta_wallet::Result<Vec<u8>>> + Send + 'a>> {
-        Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-    }
+/// The DID document of a signer's `did:key`, for the JS verifier.
+fn did_key_document(signer: &TestSigner) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": signer.did_key(),
+        "verificationMethod": [{
+            "id": signer.did_key_url(),
+            "type": "Multikey",
+            "controller": signer.did_key(),
+            "publicKeyMultibase": signer.public_key().to_multibase(),
+        }],
+        "assertionMethod": [signer.did_key_url()],
+        "authentication": [signer.did_key_url()],
+    })
 }
 
 fn credential(issuer: &str) -> Value {
@@ -142,13 +111,14 @@ fn db_verified(dir: &PathBuf, input: Value) -> (bool, String) {
 #[tokio::test]
 async fn idelta_credentials_verify_with_digital_bazaar() {
     let Some(dir) = peer() else { return };
-    let signer = TestSigner::new(21);
-    let did_idelta = Did::idelta_from_key(&signer.public);
-    let idelta_doc = serde_json::to_value(DidDocument::with_ed25519_key(&did_idelta, &signer.public, vec![])).unwrap();
+    let signer = TestSigner::from_seed([21; 32]);
+    let did_idelta = Did::idelta_from_key(signer.public_key());
+    let idelta_doc =
+        serde_json::to_value(DidDocument::with_ed25519_key(&did_idelta, signer.public_key(), vec![])).unwrap();
     for suite in SUITES {
         let vc =
-            add_proof(credential(&signer.did_key()), assertion(suite, signer.did_key_vm()), &signer).await.unwrap();
-        let docs = json!([signer.did_key_document()]);
+            add_proof(credential(&signer.did_key()), assertion(suite, signer.did_key_url()), &signer).await.unwrap();
+        let docs = json!([did_key_document(&signer)]);
         let (ok, err) = db_verified(&dir, json!({"credential": vc, "didDocuments": docs}));
         assert!(ok, "{suite} did:key: {err}\n{vc:#}");
 
@@ -163,8 +133,8 @@ async fn idelta_credentials_verify_with_digital_bazaar() {
 
         // Another issuer claimed than the key's controller.
         let forged =
-            add_proof(credential(did_idelta.as_str()), assertion(suite, signer.did_key_vm()), &signer).await.unwrap();
-        let input = json!({"credential": forged, "didDocuments": [idelta_doc, signer.did_key_document()]});
+            add_proof(credential(did_idelta.as_str()), assertion(suite, signer.did_key_url()), &signer).await.unwrap();
+        let input = json!({"credential": forged, "didDocuments": [idelta_doc, did_key_document(&signer)]});
         assert!(!db_verified(&dir, input).0, "{suite}: another issuer");
     }
 }
@@ -172,11 +142,11 @@ async fn idelta_credentials_verify_with_digital_bazaar() {
 #[tokio::test]
 async fn idelta_presentations_verify_with_digital_bazaar() {
     let Some(dir) = peer() else { return };
-    let issuer = TestSigner::new(22);
-    let holder = TestSigner::new(23);
+    let issuer = TestSigner::from_seed([22; 32]);
+    let holder = TestSigner::from_seed([23; 32]);
     for suite in SUITES {
         let vc =
-            add_proof(credential(&issuer.did_key()), assertion(suite, issuer.did_key_vm()), &issuer).await.unwrap();
+            add_proof(credential(&issuer.did_key()), assertion(suite, issuer.did_key_url()), &issuer).await.unwrap();
         let vp = json!({
             "@context": [contexts::CREDENTIALS_V2],
             "type": ["VerifiablePresentation"],
@@ -187,10 +157,10 @@ async fn idelta_presentations_verify_with_digital_bazaar() {
             proof_purpose: ProofPurpose::Authentication,
             challenge: Some("c0ffee".into()),
             domain: Some("https://verifier.example".into()),
-            ..assertion(suite, holder.did_key_vm())
+            ..assertion(suite, holder.did_key_url())
         };
         let vp = add_proof(vp, opts, &holder).await.unwrap();
-        let docs = json!([issuer.did_key_document(), holder.did_key_document()]);
+        let docs = json!([did_key_document(&issuer), did_key_document(&holder)]);
         let input = |challenge: &str| json!({"presentation": vp, "didDocuments": docs, "challenge": challenge, "domain": "https://verifier.example"});
         let (ok, err) = db_verified(&dir, input("c0ffee"));
         assert!(ok, "{suite}: {err}\n{vp:#}");

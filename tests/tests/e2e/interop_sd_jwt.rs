@@ -6,14 +6,11 @@
 //! them (`npm ci`, a `.venv`). Without them a test prints a notice and
 //! passes, unless `IDELTA_REQUIRE_INTEROP` is set, when it fails.
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::Stdio;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey};
 use idelta_issuer::sd_jwt::{issue, present, Jwk, KeyBinding, Request};
 use idelta_types::PublicKey;
 use idelta_verifier::sd_jwt::{verify, Expectations};
@@ -28,36 +25,12 @@ const NONCE: &str = "1f7d4c2a-interop";
 /// Issuance time of every credential here; verification happens at `T0 + 10`.
 const T0: i64 = 1_700_000_000;
 
-struct TestSigner {
-    key: SigningKey,
-    id: String,
-    public: PublicKey,
-}
+use idelta_types::LocalSigner as TestSigner;
+use idelta_types::Signer as _;
 
-impl TestSigner {
-    fn new(seed: u8) -> TestSigner {
-        let key = SigningKey::from_bytes(&[seed; 32]);
-        let public = PublicKey::Ed25519(key.verifying_key());
-        TestSigner { id: public.to_multibase(), key, public }
-    }
-    fn did(&self) -> String {
-        format!("did:key:{}", self.id)
-    }
-    fn jwk(&self) -> Jwk {
-        Jwk::from_public_key(&self.public).unwrap()
-    }
-}
-
-impl idelta_wallet::Signer for TestSigner {
-    fn key_id(&self) -> &str {
-        &self.id
-    }
-    fn public_key(&self) -> &PublicKey {
-        &self.public
-    }
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> Pin<Box<dyn Future<Output = idelta_wallet::Result<Vec<u8>>> + Send + 'a>> {
-        Box::pin(async move { Ok(self.key.sign(msg).to_bytes().to_vec()) })
-    }
+/// A signer's public key as a JWK, for the JS and Python peers.
+fn jwk(signer: &TestSigner) -> Jwk {
+    Jwk::from_public_key(signer.public_key()).unwrap()
 }
 
 fn at(secs: i64) -> OffsetDateTime {
@@ -162,8 +135,8 @@ fn names(report: &Report) -> Vec<&str> {
 
 #[tokio::test]
 async fn idelta_issues_and_the_reference_libraries_verify() {
-    let issuer = TestSigner::new(21);
-    let holder = TestSigner::new(22);
+    let issuer = TestSigner::from_seed([21; 32]);
+    let holder = TestSigner::from_seed([22; 32]);
     let claims = json!({
         "given_name": "Ada",
         "family_name": "Lovelace",
@@ -177,16 +150,16 @@ async fn idelta_issues_and_the_reference_libraries_verify() {
             .map(String::from)
             .to_vec(),
         vct: "https://idelta.example/EmployeeCredential".into(),
-        issuer: issuer.did(),
-        kid: format!("{}#{}", issuer.did(), issuer.id),
-        holder_jwk: Some(holder.jwk()),
+        issuer: issuer.did_key(),
+        kid: format!("{}#{}", issuer.did_key(), issuer.key_id()),
+        holder_jwk: Some(jwk(&holder)),
         status: None,
         iat: at(0),
         exp: Some(at(3600)),
         decoys: 2,
     };
     let sd_jwt = issue(&req, &issuer).await.unwrap();
-    let issuer_jwk = issuer.jwk();
+    let issuer_jwk = jwk(&issuer);
 
     // Selected disclosures, no key binding.
     let shown = present(&sd_jwt, &["given_name", "/address/street", "/roles/1"], None).await.unwrap();
@@ -197,7 +170,7 @@ async fn idelta_issues_and_the_reference_libraries_verify() {
         assert_eq!(c["address"]["street"], "12 Analytical Row", "{peer}: {answer}");
         assert_eq!(c["roles"], json!(["engineer", "admin"]), "{peer}: {answer}");
         assert!(c.get("family_name").is_none() && c.get("employee_id").is_none(), "{peer}: {answer}");
-        assert_eq!(c["iss"], issuer.did());
+        assert_eq!(c["iss"], issuer.did_key());
     }
 
     // With a Key Binding JWT.
@@ -213,11 +186,11 @@ async fn idelta_issues_and_the_reference_libraries_verify() {
     assert!(report.verified, "{report:?}");
 
     // Tampered copies and wrong challenges are refused by every peer.
-    let other = TestSigner::new(23);
+    let other = TestSigner::from_seed([23; 32]);
     let cases = [
         ("changed claim", change_disclosed_claim(&shown), None, &issuer_jwk),
         ("flipped signature", flip_signature_byte(&shown), None, &issuer_jwk),
-        ("another issuer's key", shown.clone(), None, &other.jwk()),
+        ("another issuer's key", shown.clone(), None, &jwk(&other)),
         ("wrong nonce", bound.clone(), Some((AUD, "another-nonce")), &issuer_jwk),
         ("wrong audience", bound.clone(), Some(("https://other.example", NONCE)), &issuer_jwk),
     ];
@@ -256,12 +229,12 @@ async fn the_js_library_issues_and_idelta_verifies() {
     if !js_available() {
         return;
     }
-    let holder = TestSigner::new(31);
+    let holder = TestSigner::from_seed([31; 32]);
     let input = json!({
         "claims": { "given_name": "Grace", "family_name": "Hopper", "employee_id": "E-1906" },
         "disclose": ["given_name", "family_name", "employee_id"],
         "vct": "https://idelta.example/EmployeeCredential",
-        "holderJwk": holder.jwk(),
+        "holderJwk": jwk(&holder),
         "iat": T0,
         "exp": T0 + 3600,
     });
@@ -311,8 +284,8 @@ async fn the_js_library_issues_and_idelta_verifies() {
     let jwt = sd_jwt.split('~').next().unwrap();
     let (header, rest) = jwt.split_once('.').unwrap();
     let mut header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-    let other = TestSigner::new(32);
-    header["kid"] = json!(format!("{}#{}", other.did(), other.id));
+    let other = TestSigner::from_seed([32; 32]);
+    header["kid"] = json!(format!("{}#{}", other.did_key(), other.key_id()));
     let forged = format!("{}.{rest}~", URL_SAFE_NO_PAD.encode(header.to_string()));
     let (report, _) = verify(&forged, &DidKeyResolver, &now).await;
     assert_eq!(names(&report), ["signature"]);
