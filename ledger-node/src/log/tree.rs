@@ -714,26 +714,4 @@ mod tests {
             }
         }
     }
-
-    /// Not run by default: `cargo test -p idelta-ledger-node --release
-    /// proof_throughput -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing, not correctness"]
-    fn proof_throughput() {
-        let mut tree = MerkleTree::new();
-        let count = 1u64 << 20;
-        for i in 0..count {
-            tree.push(leaf_hash(&i.to_be_bytes()));
-        }
-        let size = count - 12_345;
-        let start = std::time::Instant::now();
-        let rounds = 200_000u64;
-        for k in 0..rounds {
-            let index = (k * 7_919) % size;
-            let proof = tree.inclusion_proof(index, size).unwrap();
-            assert!(!proof.is_empty());
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!("{:.0} inclusion proofs/s", rounds as f64 / secs);
-    }
 }
