@@ -10,15 +10,19 @@
 //! - [`service`] starts everything from an [`service::AgentConfig`];
 //! - [`tenants`] is the tenancy service; [`ledger`] writes to the ledger
 //!   with the operator as endorser; [`auth`] checks credentials;
+//! - [`credentials`] issues and verifies credentials for the W3C VC API,
+//!   resolving keys with [`resolver`] on the ledger;
 //! - [`events`] records and fans out per-tenant events;
 //! - [`db`] is the relational state; [`http`] the API edge.
 
 pub mod auth;
+pub mod credentials;
 pub mod db;
 pub mod events;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub mod resolver;
 pub mod service;
 pub mod tenants;
 pub mod webhooks;

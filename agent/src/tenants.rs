@@ -162,6 +162,11 @@ impl Tenants {
         &self.ledger
     }
 
+    /// The company wallets (for flows that sign with a company's keys).
+    pub fn wallets(&self) -> &Wallets {
+        &self.wallets
+    }
+
     /// Records a committed change: an audit record (when `actor` is given)
     /// and an event. The change itself is done and stays done, so a failure
     /// here is logged rather than reported as a failed request.

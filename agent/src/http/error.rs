@@ -2,6 +2,7 @@
 //! details with a stable `code`. 5xx bodies never carry internals.
 
 use crate::auth::AuthError;
+use crate::credentials::CredentialError;
 use crate::ledger::LedgerError;
 use crate::tenants::TenantError;
 use axum::http::{header, StatusCode};
@@ -50,6 +51,9 @@ pub enum ApiError {
     /// Returned for an unknown route.
     #[error("{0}")]
     NotFound(String),
+    /// Returned when a credential cannot be issued.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
 }
 
 struct Kind(StatusCode, &'static str, &'static str);
@@ -64,22 +68,38 @@ impl ApiError {
             ApiError::Idempotency(_) => Kind(StatusCode::CONFLICT, "idempotency-key", "Idempotency key conflict"),
             ApiError::NotFound(_) => Kind(StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Db(_) => Kind(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-            ApiError::Tenant(t) => match t {
-                TenantError::NotFound(_) => Kind(StatusCode::NOT_FOUND, "not-found", "Not found"),
-                TenantError::Conflict(_) => Kind(StatusCode::CONFLICT, "conflict", "Conflict"),
-                TenantError::Invalid(_) => Kind(StatusCode::BAD_REQUEST, "invalid", "Invalid input"),
-                TenantError::Ledger(LedgerError::NotReady(_)) => {
-                    Kind(StatusCode::SERVICE_UNAVAILABLE, "operator-not-ready", "Operator cannot endorse yet")
+            ApiError::Credential(c) => match c {
+                CredentialError::Invalid(_) => {
+                    Kind(StatusCode::BAD_REQUEST, "invalid-credential", "Invalid credential")
                 }
-                TenantError::Ledger(LedgerError::Client(ClientError::Problem { .. })) => {
-                    Kind(StatusCode::BAD_GATEWAY, "ledger-refused", "Ledger refused the write")
-                }
-                TenantError::Ledger(_) => Kind(StatusCode::BAD_GATEWAY, "ledger-unavailable", "Ledger unavailable"),
-                TenantError::Wallet(idelta_wallet::Error::NotFound(_)) => {
-                    Kind(StatusCode::NOT_FOUND, "not-found", "Not found")
+                CredentialError::WrongIssuer(_) => Kind(StatusCode::FORBIDDEN, "wrong-issuer", "Not your issuer"),
+                CredentialError::Tenant(t) => ApiError::tenant_kind(t),
+                CredentialError::Ledger(_) => Kind(StatusCode::BAD_GATEWAY, "ledger-unavailable", "Ledger unavailable"),
+                CredentialError::KeyNotPublished(_) => {
+                    Kind(StatusCode::SERVICE_UNAVAILABLE, "issuer-key-unavailable", "Issuer key not on the ledger")
                 }
                 _ => Kind(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             },
+            ApiError::Tenant(t) => ApiError::tenant_kind(t),
+        }
+    }
+
+    fn tenant_kind(t: &TenantError) -> Kind {
+        match t {
+            TenantError::NotFound(_) => Kind(StatusCode::NOT_FOUND, "not-found", "Not found"),
+            TenantError::Conflict(_) => Kind(StatusCode::CONFLICT, "conflict", "Conflict"),
+            TenantError::Invalid(_) => Kind(StatusCode::BAD_REQUEST, "invalid", "Invalid input"),
+            TenantError::Ledger(LedgerError::NotReady(_)) => {
+                Kind(StatusCode::SERVICE_UNAVAILABLE, "operator-not-ready", "Operator cannot endorse yet")
+            }
+            TenantError::Ledger(LedgerError::Client(ClientError::Problem { .. })) => {
+                Kind(StatusCode::BAD_GATEWAY, "ledger-refused", "Ledger refused the write")
+            }
+            TenantError::Ledger(_) => Kind(StatusCode::BAD_GATEWAY, "ledger-unavailable", "Ledger unavailable"),
+            TenantError::Wallet(idelta_wallet::Error::NotFound(_)) => {
+                Kind(StatusCode::NOT_FOUND, "not-found", "Not found")
+            }
+            _ => Kind(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod extract;
 mod idempotency;
 mod me;
 mod ops;
+mod vc_api;
 mod webhooks;
 
 use crate::auth::Authenticator;
@@ -95,6 +96,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(events::router())
         .merge(webhooks::router())
+        .merge(vc_api::router())
 }
 
 /// Counts requests and their latency by route and status.

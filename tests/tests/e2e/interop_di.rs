@@ -22,7 +22,7 @@ const SUITES: [Cryptosuite; 2] = [Cryptosuite::EddsaRdfc2022, Cryptosuite::Eddsa
 
 /// The interop project, or `None` (with a notice) when it is not installed
 /// and not required.
-fn peer() -> Option<PathBuf> {
+pub(crate) fn peer() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/di");
     if dir.join("node_modules").is_dir() {
         return Some(dir);
@@ -103,7 +103,7 @@ fn assertion(suite: Cryptosuite, vm: String) -> ProofOptions {
     }
 }
 
-fn db_verified(dir: &PathBuf, input: Value) -> (bool, String) {
+pub(crate) fn db_verified(dir: &PathBuf, input: Value) -> (bool, String) {
     let out = node(dir, "verify.mjs", Some(&input));
     (out["verified"] == true, out["error"].as_str().unwrap_or_default().to_owned())
 }

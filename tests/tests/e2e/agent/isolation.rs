@@ -4,6 +4,8 @@
 //! credentials and by A's callers of the wrong scope. Each must be refused
 //! (401/403 problem) without learning anything: the answer names nothing
 //! of A's beyond the URL and is the same as for ids that do not exist.
+//! Routes whose tenant is the token's (the VC API's issue) are called by
+//! B's admin naming A in the body, and by callers of the wrong scope.
 //! A route in the document and not in [`ROUTES`] fails the test, so a new
 //! route cannot be added unprotected and unnoticed.
 
@@ -26,6 +28,10 @@ enum Scope {
     Employee,
     /// Any authenticated caller (no tenant in the path).
     AnyCaller,
+    /// A company admin acting as its own company, the tenant chosen by the
+    /// token (no tenant in the path): the body names A as the tenant, so B's
+    /// admin, the operator and employees are refused.
+    TokenAdmin,
 }
 
 use Scope::*;
@@ -52,6 +58,15 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ("GET", "/v1/companies/{company}/employees/{employee}/credentials", Employee, ""),
     ("GET", "/v1/companies/{company}/employees/{employee}/events", Employee, ""),
     ("GET", "/v1/me", AnyCaller, ""),
+    // `{a_did}` is company A's DID.
+    (
+        "POST",
+        "/vc-api/credentials/issue",
+        TokenAdmin,
+        r#"{"credential":{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiableCredential"],"issuer":"{a_did}","credentialSubject":{"id":"urn:example:intruder"}}}"#,
+    ),
+    ("POST", "/vc-api/credentials/verify", AnyCaller, r#"{"verifiableCredential":{}}"#),
+    ("POST", "/vc-api/presentations/verify", AnyCaller, r#"{"verifiablePresentation":{}}"#),
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "options", "head", "trace"];
@@ -174,6 +189,7 @@ async fn isolation_over_every_route(backend: Backend) {
     let mut covered = BTreeSet::new();
     let mut tenant_routes = 0;
     for &(method, template, scope, body) in ROUTES {
+        let body = &body.replace("{a_did}", a.did());
         let path = fill(template, &a_ids);
         let refusers: Vec<(&str, &str)> = match scope {
             Operator => {
@@ -188,6 +204,12 @@ async fn isolation_over_every_route(backend: Backend) {
             ],
             Employee => vec![("B's admin", b_admin), ("B's employee", b_e1), ("A's other employee", a_e2)],
             AnyCaller => vec![],
+            TokenAdmin => vec![
+                ("B's admin", b_admin),
+                ("B's employee", b_e1),
+                ("A's employee", a_e1),
+                ("the operator", &agent.operator_key),
+            ],
         };
         let answer = call(&agent, method, &path, None, body).await;
         assert_refused(&answer, &secrets, &path, &format!("{method} {path} without credentials"));
@@ -210,6 +232,18 @@ async fn isolation_over_every_route(backend: Backend) {
                 (real.0, &real.2),
                 (unknown.0, &unknown.2),
                 "{method} {template} by {who}: A's ids and unknown ids are told apart"
+            );
+        }
+        if scope == TokenAdmin {
+            // No existence oracle: B's admin naming A's DID and naming a DID
+            // that exists nowhere get the same answer.
+            let real = call(&agent, method, &path, Some(b_admin), body).await;
+            let unknown_did = "did:idelta:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+            let unknown = call(&agent, method, &path, Some(b_admin), &body.replace(a.did(), unknown_did)).await;
+            assert_eq!(
+                (real.0, &real.2),
+                (unknown.0, &unknown.2),
+                "{method} {template} by B's admin: A's DID and an unknown DID are told apart"
             );
         }
         if params(template).len() > 1 && matches!(scope, Admin | Employee) {
@@ -265,6 +299,7 @@ async fn isolation_over_every_route(backend: Backend) {
             Admin => vec![("A's admin", a_admin)],
             Employee => vec![("A's employee", a_e1)],
             AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
+            TokenAdmin => vec![("A's admin", a_admin)],
         };
         for (who, token) in callers {
             let (status, _, body) = call(&agent, method, &path, Some(token), "").await;

@@ -8,7 +8,9 @@
 //! - [`behaviour`]: registration, validation, pagination, idempotency, DID
 //!   rotation, `/v1/me`, operations and docs;
 //! - [`events`]: server-sent events, resumption and their scope;
-//! - [`restart`]: a restarted agent keeps everything.
+//! - [`restart`]: a restarted agent keeps everything;
+//! - [`vc_api`]: the W3C VC API: issue as one's own company, verify
+//!   credentials and presentations, every check named.
 
 use idelta_tests::agent::TestAgent;
 use serde_json::Value;
@@ -44,6 +46,7 @@ mod events;
 mod isolation;
 mod restart;
 mod tokens;
+mod vc_api;
 
 /// A company with its admin token and employees (with their tokens).
 pub struct Tenant {

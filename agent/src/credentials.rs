@@ -1,0 +1,283 @@
+//! Issuing and verifying W3C VC Data Model 2.0 credentials with Data
+//! Integrity EdDSA proofs, for the W3C VC API (design.md §9).
+//!
+//! A company issues only as itself: the credential's `issuer` is the
+//! company's `did:idelta` DID (filled in when absent, refused when it names
+//! anyone else), and the proof is signed in the company's super-wallet by
+//! the DID's current key, whose verification method id (`{did}#key-N`) is
+//! read from the DID's current document on the ledger, proof checked.
+//!
+//! Verification resolves issuer and holder keys with
+//! [`LedgerKeyResolver`]: the issuer's DID must resolve on our ledger with
+//! its proof checked and list the key under `assertionMethod`. A credential
+//! signed by a key that a later rotation removed from the DID document no
+//! longer verifies (its `issuer` check fails): rotation is how a company
+//! retires a key, compromised or not, and the ledger keeps no "valid at
+//! issuance" history for the verifier to rely on.
+
+use crate::resolver::LedgerKeyResolver;
+use crate::tenants::{TenantError, Tenants};
+use idelta_issuer::data_integrity::{self, add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
+use idelta_ledger_node::client::ClientError;
+use idelta_types::signer::Signer as _;
+use idelta_types::Did;
+use idelta_verifier::data_integrity::{verify, Expectations};
+use idelta_verifier::{Relationship, Report};
+use idelta_wallet::Holder;
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Why a credential could not be issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// Returned when the credential or the options are malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// Returned when the credential names an issuer other than the caller's company.
+    #[error("{0}")]
+    WrongIssuer(String),
+    /// Returned when the company cannot be found or its wallet fails.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// Returned when the ledger cannot resolve the company's DID with a valid proof.
+    #[error("ledger: {0}")]
+    Ledger(#[from] ClientError),
+    /// Returned when the company's current wallet key is not an
+    /// `assertionMethod` of its DID document (e.g. mid-rotation).
+    #[error("{0}")]
+    KeyNotPublished(String),
+    /// Returned when the proof cannot be made for a reason other than the input.
+    #[error("proof: {0}")]
+    Proof(data_integrity::Error),
+}
+
+/// Result with [`CredentialError`].
+pub type Result<T, E = CredentialError> = std::result::Result<T, E>;
+
+/// `now_ms` (milliseconds since the epoch) as a time.
+fn time_of(now_ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn invalid(detail: impl Into<String>) -> CredentialError {
+    CredentialError::Invalid(detail.into())
+}
+
+/// Checks that `credential` is a VC Data Model 2.0 credential to be
+/// secured (§4.1 contexts, §4.4 types, §4.2 subject), naming the first
+/// thing that is wrong.
+fn check_shape(credential: &Map<String, Value>) -> Result<()> {
+    let first_context = match credential.get("@context") {
+        Some(Value::Array(cs)) => cs.first().and_then(Value::as_str),
+        Some(Value::String(c)) => Some(c.as_str()),
+        _ => None,
+    };
+    if first_context != Some(contexts::CREDENTIALS_V2) {
+        return Err(invalid(format!(
+            "credential.@context must be an array whose first item is {}",
+            contexts::CREDENTIALS_V2
+        )));
+    }
+    let typed = match credential.get("type") {
+        Some(Value::String(t)) => t == "VerifiableCredential",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "VerifiableCredential"),
+        _ => false,
+    };
+    if !typed {
+        return Err(invalid("credential.type must include VerifiableCredential"));
+    }
+    match credential.get("credentialSubject") {
+        Some(Value::Object(_)) => {}
+        Some(Value::Array(ss)) if !ss.is_empty() && ss.iter().all(Value::is_object) => {}
+        Some(_) => {
+            return Err(invalid("credential.credentialSubject must be an object or a non-empty array of objects"))
+        }
+        None => return Err(invalid("credential.credentialSubject is missing")),
+    }
+    if credential.contains_key("proof") {
+        return Err(invalid("credential must not carry a proof: send the unsecured credential"));
+    }
+    for key in ["validFrom", "validUntil"] {
+        if let Some(v) = credential.get(key) {
+            let ok = v.as_str().is_some_and(|t| OffsetDateTime::parse(t, &Rfc3339).is_ok());
+            if !ok {
+                return Err(invalid(format!("credential.{key} must be an XML Schema dateTime with a time zone")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills in or checks the `issuer` against the company's DID.
+fn check_issuer(credential: &mut Map<String, Value>, did: &str) -> Result<()> {
+    let named = match credential.get("issuer") {
+        None => {
+            credential.insert("issuer".into(), did.into());
+            return Ok(());
+        }
+        Some(Value::String(id)) => id.as_str(),
+        Some(Value::Object(o)) => match o.get("id") {
+            Some(Value::String(id)) => id.as_str(),
+            _ => return Err(invalid("credential.issuer must be a URL or an object with an id")),
+        },
+        Some(_) => return Err(invalid("credential.issuer must be a URL or an object with an id")),
+    };
+    if named != did {
+        // The caller's company DID is not repeated: the refusal says only
+        // that the issuer is not theirs, and nothing about whose it is.
+        return Err(CredentialError::WrongIssuer(
+            "credential.issuer must be your company's DID (or absent): a company issues only as itself".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Issuing and verifying over the tenancy service's wallets and ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    tenants: &'a Tenants,
+}
+
+impl<'a> Credentials<'a> {
+    /// The service over `tenants`.
+    pub fn new(tenants: &'a Tenants) -> Credentials<'a> {
+        Credentials { tenants }
+    }
+
+    fn resolver(&self) -> LedgerKeyResolver {
+        LedgerKeyResolver::new(self.tenants.ledger().client().clone())
+    }
+
+    /// Issues `credential` as `company`: checks its shape, sets or checks
+    /// `issuer`, defaults `validFrom` to now, and adds a Data Integrity
+    /// proof (`assertionMethod`) signed by the company DID's current key.
+    pub async fn issue(&self, company: &str, credential: Value, suite: Cryptosuite, now_ms: i64) -> Result<Value> {
+        let Value::Object(mut credential) = credential else {
+            return Err(invalid("credential must be a JSON object"));
+        };
+        check_shape(&credential)?;
+        let company = self.tenants.company(company).await?;
+        if company.status != "active" {
+            return Err(TenantError::NotFound("company").into());
+        }
+        check_issuer(&mut credential, &company.did)?;
+        let now = time_of(now_ms);
+        if !credential.contains_key("validFrom") {
+            credential
+                .insert("validFrom".into(), data_integrity::xsd_date_time(now).map_err(CredentialError::Proof)?.into());
+        }
+
+        let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
+        let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
+        let did: Did =
+            company.did.parse().map_err(|e: idelta_types::Error| TenantError::Invalid(format!("company DID: {e}")))?;
+        let document =
+            self.tenants.ledger().client().resolve(&did, &Default::default()).await?.into_active_document()?;
+        let public = signer.public_key().to_multibase();
+        let verification_method = document
+            .assertion_method
+            .iter()
+            .filter_map(|id| document.method(id))
+            .find(|m| m.public_key_multibase == public)
+            .map(|m| m.id.clone())
+            .ok_or_else(|| {
+                CredentialError::KeyNotPublished(
+                    "the company's current key is not an assertionMethod of its DID document on the ledger".into(),
+                )
+            })?;
+
+        let options = ProofOptions {
+            cryptosuite: suite,
+            verification_method,
+            proof_purpose: ProofPurpose::AssertionMethod,
+            created: now,
+            challenge: None,
+            domain: None,
+        };
+        add_proof(Value::Object(credential), options, &signer).await.map_err(|e| match e {
+            data_integrity::Error::Canonicalization(d) => invalid(format!("credential cannot be canonicalized: {d}")),
+            data_integrity::Error::NotAnObject => invalid("credential must be a JSON object"),
+            other => CredentialError::Proof(other),
+        })
+    }
+
+    /// Verifies a credential's Data Integrity proof (`assertionMethod`),
+    /// its issuer on the ledger and its validity period at `now_ms`.
+    pub async fn verify_credential(&self, credential: &Value, now_ms: i64) -> Report {
+        let expected = Expectations {
+            purpose: Relationship::AssertionMethod,
+            challenge: None,
+            domain: None,
+            now: time_of(now_ms),
+        };
+        verify(credential, &self.resolver(), expected).await
+    }
+
+    /// Verifies a presentation's proof (`authentication`, bound to
+    /// `challenge` and `domain` when given) and every credential in it.
+    pub async fn verify_presentation(
+        &self,
+        presentation: &Value,
+        challenge: Option<String>,
+        domain: Option<String>,
+        now_ms: i64,
+    ) -> Report {
+        let expected = Expectations { purpose: Relationship::Authentication, challenge, domain, now: time_of(now_ms) };
+        verify(presentation, &self.resolver(), expected).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn the_shape_check_names_what_is_wrong() {
+        let good = json!({
+            "@context": [contexts::CREDENTIALS_V2],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": { "id": "did:example:1" },
+        });
+        check_shape(&object(good.clone())).unwrap();
+        let cases = [
+            ("@context", json!(["https://www.w3.org/2018/credentials/v1"]), "@context"),
+            ("type", json!(["Thing"]), "type"),
+            ("credentialSubject", json!("x"), "credentialSubject"),
+            ("proof", json!({}), "proof"),
+            ("validFrom", json!("yesterday"), "validFrom"),
+        ];
+        for (key, value, named) in cases {
+            let mut c = object(good.clone());
+            c.insert(key.into(), value);
+            let e = check_shape(&c).unwrap_err().to_string();
+            assert!(e.contains(named), "{key}: {e}");
+        }
+        let mut c = object(good);
+        c.remove("credentialSubject");
+        assert!(check_shape(&c).unwrap_err().to_string().contains("credentialSubject"));
+    }
+
+    #[test]
+    fn a_company_issues_only_as_itself() {
+        let mut c = object(json!({}));
+        check_issuer(&mut c, "did:idelta:a").unwrap();
+        assert_eq!(c["issuer"], "did:idelta:a");
+        check_issuer(&mut object(json!({ "issuer": { "id": "did:idelta:a", "name": "A" } })), "did:idelta:a").unwrap();
+        for other in [json!("did:idelta:b"), json!({ "id": "did:idelta:b" })] {
+            let e = check_issuer(&mut object(json!({ "issuer": other })), "did:idelta:a").unwrap_err();
+            assert!(matches!(e, CredentialError::WrongIssuer(_)), "{e}");
+            assert!(!e.to_string().contains("did:idelta:a"), "the refusal repeats the DID: {e}");
+        }
+        let e = check_issuer(&mut object(json!({ "issuer": 7 })), "did:idelta:a").unwrap_err();
+        assert!(matches!(e, CredentialError::Invalid(_)), "{e}");
+    }
+}
