@@ -6,6 +6,7 @@
 use crate::db::{Db, DbError};
 use parking_lot::Mutex;
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::Row as _;
 use std::collections::HashMap;
 use tokio::sync::broadcast;
@@ -62,42 +63,35 @@ impl Events {
         data: serde_json::Value,
         at: i64,
     ) -> Result<Event, DbError> {
-        let seq = self.append(tenant, at, kind, subject, &data).await?;
-        let event = Event { tenant: tenant.into(), seq, at, kind: kind.into(), subject: subject.into(), data };
-        {
-            let mut live = self.live.lock();
-            // No live subscriber is not an error: the event is recorded. A
-            // channel nobody listens to any more is dropped.
-            if live.get(tenant).is_some_and(|sender| sender.send(event.clone()).is_err()) {
-                live.remove(tenant);
-            }
-        }
-        let _ = self.all.send(event.clone());
-        metrics::counter!("idelta_events_total", "kind" => event.kind.clone()).increment(1);
+        let mut tx = self.db.pool().begin().await?;
+        let event = Events::record(&mut tx, tenant, kind, subject, data, at).await?;
+        tx.commit().await?;
+        self.announce(&event);
         Ok(event)
     }
 
-    /// Appends to the tenant's log in one transaction: the tenant's counter
-    /// row is incremented (its row lock queues concurrent writers, in this
-    /// agent or another one on the same database) and the event inserted
-    /// with that number, so numbers are unique and gap-free and no event is
-    /// lost to a collision.
-    async fn append(
-        &self,
+    /// Records an event inside the caller's transaction, so a change and
+    /// its event commit together (one durable commit, never one without
+    /// the other). The tenant's counter row is incremented (its row lock
+    /// queues concurrent writers, in this agent or another one on the same
+    /// database) and the event inserted with that number: numbers are
+    /// unique and gap-free and no event is lost to a collision. Call
+    /// [`Events::announce`] after the commit.
+    pub async fn record(
+        conn: &mut AnyConnection,
         tenant: &str,
-        at: i64,
         kind: &str,
         subject: &str,
-        data: &serde_json::Value,
-    ) -> Result<i64, DbError> {
-        let mut tx = self.db.pool().begin().await?;
+        data: serde_json::Value,
+        at: i64,
+    ) -> Result<Event, DbError> {
         sqlx::query("INSERT INTO event_counters (tenant, seq) VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING")
             .bind(tenant)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         let seq: i64 = sqlx::query("UPDATE event_counters SET seq = seq + 1 WHERE tenant = $1 RETURNING seq")
             .bind(tenant)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?
             .try_get("seq")?;
         sqlx::query("INSERT INTO events (tenant, seq, at, kind, subject, data) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -107,10 +101,23 @@ impl Events {
             .bind(kind)
             .bind(subject)
             .bind(data.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        tx.commit().await?;
-        Ok(seq)
+        Ok(Event { tenant: tenant.into(), seq, at, kind: kind.into(), subject: subject.into(), data })
+    }
+
+    /// Hands a committed event to live subscribers and webhooks.
+    pub fn announce(&self, event: &Event) {
+        {
+            let mut live = self.live.lock();
+            // No live subscriber is not an error: the event is recorded. A
+            // channel nobody listens to any more is dropped.
+            if live.get(&event.tenant).is_some_and(|sender| sender.send(event.clone()).is_err()) {
+                live.remove(&event.tenant);
+            }
+        }
+        let _ = self.all.send(event.clone());
+        metrics::counter!("idelta_events_total", "kind" => event.kind.clone()).increment(1);
     }
 
     /// Live events of a tenant from now on.

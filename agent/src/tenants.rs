@@ -302,12 +302,20 @@ impl Tenants {
                 removed_at: None,
                 token_epoch: 1,
             };
-            self.db.insert_employee(&employee).await?;
-            Ok::<_, TenantError>(employee)
+            // The row and its event commit together: one durable commit.
+            let data = serde_json::json!({ "name": employee.name, "did": employee.did });
+            let mut tx = self.db.pool().begin().await.map_err(DbError::from)?;
+            Db::insert_employee(&mut tx, &employee).await?;
+            let event = Events::record(&mut tx, company, "employee.added", &employee.id, data, now_ms).await?;
+            tx.commit().await.map_err(DbError::from)?;
+            Ok::<_, TenantError>((employee, event))
         }
         .await;
         let employee = match made {
-            Ok(e) => e,
+            Ok((employee, event)) => {
+                self.events.announce(&event);
+                employee
+            }
             Err(e) => {
                 if let Err(cleanup) = wallet.remove_sub_wallet(&id).await {
                     tracing::error!(%id, error = %cleanup, "could not remove the sub-wallet of a failed addition");
@@ -316,8 +324,6 @@ impl Tenants {
             }
         };
         self.auth.update(TokenRole::Employee, &employee.id, true, employee.token_epoch);
-        let data = serde_json::json!({ "name": employee.name, "did": employee.did });
-        self.record(company, None, "employee.added", &employee.id, data, now_ms).await;
         let token = self.token(&employee.id, company, TokenRole::Employee, employee.token_epoch, now_ms)?;
         Ok(EmployeeCreated { employee, token })
     }

@@ -43,8 +43,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Employee> {
 }
 
 impl Db {
-    /// Inserts a new active employee.
-    pub async fn insert_employee(&self, e: &Employee) -> Result<()> {
+    /// Inserts a new active employee within the caller's transaction.
+    pub async fn insert_employee(conn: &mut sqlx::AnyConnection, e: &Employee) -> Result<()> {
         sqlx::query(
             "INSERT INTO employees (id, company_id, name, did, status, token_epoch, created_at, removed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -57,7 +57,7 @@ impl Db {
         .bind(e.token_epoch)
         .bind(e.created_at)
         .bind(e.removed_at)
-        .execute(self.pool())
+        .execute(conn)
         .await
         .map_err(conflict_aware)?;
         Ok(())
