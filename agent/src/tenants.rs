@@ -267,11 +267,16 @@ impl Tenants {
         &self,
         company: &str,
         invalidate_previous: bool,
+        actor: &str,
         now_ms: i64,
     ) -> Result<IssuedToken> {
         let c = self.active_company(company).await?;
         let epoch = if invalidate_previous { self.db.bump_company_epoch(company).await? } else { c.token_epoch };
         self.auth.update(TokenRole::CompanyAdmin, company, true, epoch);
+        if invalidate_previous {
+            let data = serde_json::json!({ "role": "company-admin", "epoch": epoch });
+            self.record(company, Some(actor), "tokens.invalidated", company, data, now_ms).await;
+        }
         let token = self.token(company, company, TokenRole::CompanyAdmin, epoch, now_ms)?;
         Ok(IssuedToken { token, expires_in: self.auth.tokens().ttl_secs() })
     }
@@ -362,6 +367,7 @@ impl Tenants {
         company: &str,
         id: &str,
         invalidate_previous: bool,
+        actor: &str,
         now_ms: i64,
     ) -> Result<IssuedToken> {
         self.active_company(company).await?;
@@ -372,6 +378,10 @@ impl Tenants {
         let epoch =
             if invalidate_previous { self.db.bump_employee_epoch(company, id).await? } else { employee.token_epoch };
         self.auth.update(TokenRole::Employee, id, true, epoch);
+        if invalidate_previous {
+            let data = serde_json::json!({ "role": "employee", "epoch": epoch });
+            self.record(company, Some(actor), "tokens.invalidated", id, data, now_ms).await;
+        }
         let token = self.token(id, company, TokenRole::Employee, epoch, now_ms)?;
         Ok(IssuedToken { token, expires_in: self.auth.tokens().ttl_secs() })
     }

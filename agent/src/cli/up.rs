@@ -194,7 +194,7 @@ async fn demo(state: &AppState, dir: &Path, url: &str, operator_api_key: &str) -
     let mut companies = Vec::new();
     for (name, employees) in DEMO {
         let (company, admin_token) = match existing.iter().find(|c| c.name == name && c.status == "active") {
-            Some(c) => (c.clone(), tenants.issue_admin_token(&c.id, false, now).await?.token),
+            Some(c) => (c.clone(), tenants.issue_admin_token(&c.id, false, "operator", now).await?.token),
             None => {
                 let created = tenants.register_company(name, now).await?;
                 (created.company, created.admin_token)
@@ -205,7 +205,9 @@ async fn demo(state: &AppState, dir: &Path, url: &str, operator_api_key: &str) -
         let mut out = Vec::new();
         for person in employees {
             let (employee, token) = match staff.iter().find(|e| e.name == *person) {
-                Some(e) => (e.clone(), tenants.issue_employee_token(&company.id, &e.id, false, now).await?.token),
+                Some(e) => {
+                    (e.clone(), tenants.issue_employee_token(&company.id, &e.id, false, "operator", now).await?.token)
+                }
                 None => {
                     let created = tenants.add_employee(&company.id, person, now).await?;
                     (created.employee, created.token)

@@ -112,6 +112,6 @@ async fn admin_token(
     caller.operator_or_admin_of(&company)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.tenants.issue_admin_token(&company, body.invalidate_previous, now_ms()).await?),
+        Json(state.tenants.issue_admin_token(&company, body.invalidate_previous, &caller.0.label(), now_ms()).await?),
     ))
 }

@@ -107,7 +107,12 @@ async fn employee_token(
     caller.admin_of(&company)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.tenants.issue_employee_token(&company, &employee, body.invalidate_previous, now_ms()).await?),
+        Json(
+            state
+                .tenants
+                .issue_employee_token(&company, &employee, body.invalidate_previous, &caller.0.label(), now_ms())
+                .await?,
+        ),
     ))
 }
 

@@ -81,6 +81,16 @@ async fn event_streams(backend: Backend) {
     for secret in [a.id(), a.did(), id(&alice), id(&arthur), "Alice", "Arthur"] {
         assert!(!text.contains(secret), "B's stream mentions A's `{secret}`: {text}");
     }
+
+    // Invalidating tokens is a state change too: it is an event.
+    let stream = open(&agent, &format!("{a_events}?after=4"), &a.admin, None).await;
+    let arthur_tokens = format!("/v1/companies/{}/employees/{}/tokens", a.id(), id(&arthur));
+    let body = serde_json::json!({ "invalidate_previous": true });
+    let answer = agent.request(Method::POST, &arthur_tokens, Some(&a.admin), Some(&body)).await;
+    assert_eq!(answer.0, StatusCode::CREATED, "{}", answer.2);
+    let got = read_events(stream, |e| has(e, "tokens.invalidated", id(&arthur)), WAIT).await;
+    assert!(has(&got, "tokens.invalidated", id(&arthur)), "tokens.invalidated not received: {got:?}");
+    assert_eq!(got.last().map(|e| e.data["data"]["role"].clone()), Some("employee".into()), "{got:?}");
 }
 
 on_both_backends!(event_streams);
