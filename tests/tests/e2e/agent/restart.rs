@@ -91,8 +91,9 @@ async fn restart_keeps_everything(backend: Backend) {
             (Some(2), "employee.added"),
             (Some(3), "employee.added"),
             (Some(4), "employee.removed"),
-            (Some(5), "company.did_rotated"),
-            (Some(6), "employee.added"),
+            (Some(5), "tokens.invalidated"),
+            (Some(6), "company.did_rotated"),
+            (Some(7), "employee.added"),
         ],
         "{got:?}"
     );
