@@ -33,12 +33,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_arguments, missing_docs)]
 
+#[path = "../../ledger-node/benches/support/mod.rs"]
+mod support;
+use support::{connect, cpu_since, fsync_probe, loadavg, mean_us, ms, pct, thread_cpu};
+
 use axum::body::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::http::HeaderValue;
 use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use idelta_agent::auth::tokens::TokenRole;
 use idelta_agent::db::employees::Employee;
 use idelta_agent::service::{AgentConfig, DEFAULT_TOKEN_TTL_SECS};
@@ -121,47 +124,6 @@ fn parse_args() -> Args {
 
 // ---------------------------------------------------------------- machine and CPU
 
-fn fsync_probe(dir: &Path) -> String {
-    use std::io::Write as _;
-    let path = dir.join("fsync-probe");
-    let Ok(mut f) = std::fs::File::create(&path) else { return "unavailable".into() };
-    let mut lat = Vec::new();
-    for _ in 0..200 {
-        let t = Instant::now();
-        if f.write_all(&[7u8; 4096]).and_then(|()| f.sync_data()).is_err() {
-            return "failed".into();
-        }
-        lat.push(t.elapsed().as_micros() as u64);
-    }
-    let _ = std::fs::remove_file(&path);
-    lat.sort_unstable();
-    format!("4 KiB write + fdatasync p50 {} µs, p99 {} µs", pct(&lat, 50.0), pct(&lat, 99.0))
-}
-
-/// CPU ticks (10 ms) by thread group (name without trailing digits).
-fn thread_cpu() -> BTreeMap<String, u64> {
-    let mut by_name = BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-        let name = stat[open + 1..close].trim_end_matches(|c: char| c.is_ascii_digit() || c == '-').to_owned();
-        let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let ticks = rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-            + rest.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        *by_name.entry(name).or_insert(0) += ticks;
-    }
-    by_name
-}
-
-fn cpu_since(before: &BTreeMap<String, u64>) -> Vec<(String, f64)> {
-    thread_cpu()
-        .into_iter()
-        .map(|(n, t)| (n.clone(), t.saturating_sub(before.get(&n).copied().unwrap_or(0)) as f64 / 100.0))
-        .filter(|(_, s)| *s > 0.0)
-        .collect()
-}
-
 /// Busy jiffies of the whole machine (all processes, all cores).
 fn machine_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
@@ -204,15 +166,6 @@ impl Cpu {
         r.machine_s = machine_ticks().saturating_sub(self.machine) as f64 / 100.0;
         r.postgres_s = postgres_ticks().saturating_sub(self.postgres) as f64 / 100.0;
     }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 // ---------------------------------------------------------------- results
@@ -261,18 +214,6 @@ impl Phase {
     }
 }
 
-fn pct(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
-
 struct Row {
     backend: String,
     phase: &'static str,
@@ -317,18 +258,6 @@ fn print_phase(phase: &str, clients: usize, r: &mut Phase) {
 }
 
 // ---------------------------------------------------------------- HTTP load generator
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    sender
-}
 
 /// One pre-built request: method, path, bearer, body.
 #[derive(Clone)]
@@ -668,14 +597,6 @@ fn created(bodies: &[Bytes], company: &str) -> Vec<(String, String, String)> {
 }
 
 // ---------------------------------------------------------------- single-step costs
-
-fn mean_us<T>(n: usize, mut f: impl FnMut(usize) -> T) -> f64 {
-    let t = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(f(i));
-    }
-    t.elapsed().as_secs_f64() * 1e6 / n as f64
-}
 
 async fn mean_us_async<Fut: std::future::Future>(n: usize, mut f: impl FnMut(usize) -> Fut) -> f64 {
     let t = Instant::now();

@@ -28,12 +28,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod support;
+use support::{connect, cpu_since, fsync_probe, loadavg, mean_us, ms, pct, thread_cpu, Sender};
+
 use axum::body::Bytes;
 use ed25519_dalek::{Signer as _, SigningKey};
 use http_body_util::{BodyExt as _, Full};
 use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use idelta_ledger_node::keys::{DevKey, DevKeyStore};
 use idelta_ledger_node::node::{Node, TRUSTEE_KEYS_FILE};
 use idelta_types::canonical::b64;
@@ -158,68 +160,6 @@ fn filesystem_of(dir: &std::path::Path) -> String {
         .unwrap_or_else(|| "unknown fs".into())
 }
 
-/// Median and p99 of 200 `write + fdatasync` of 4 KiB (at most 5 s).
-fn fsync_probe(dir: &std::path::Path) -> String {
-    use std::io::Write as _;
-    let path = dir.join("fsync-probe");
-    let Ok(mut f) = std::fs::File::create(&path) else { return "unavailable".into() };
-    let block = [7u8; 4096];
-    let mut lat = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    for _ in 0..200 {
-        if Instant::now() > deadline {
-            break;
-        }
-        let t = Instant::now();
-        if f.write_all(&block).and_then(|()| f.sync_data()).is_err() {
-            return "failed".into();
-        }
-        lat.push(t.elapsed().as_micros() as u64);
-    }
-    let _ = std::fs::remove_file(&path);
-    lat.sort_unstable();
-    format!("p50 {} µs, p99 {} µs over {} syncs", pct(&lat, 50.0), pct(&lat, 99.0), lat.len())
-}
-
-/// CPU time (user + system, clock ticks of 10 ms) of this process's
-/// threads, summed by thread name: `server`, `loadgen`, `ledger-sequence`.
-fn thread_cpu() -> std::collections::BTreeMap<String, u64> {
-    let mut by_name = std::collections::BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-        // pid (comm) state ... field 14 utime, 15 stime (1-based).
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-        let name = stat[open + 1..close].to_owned();
-        let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let ticks = rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-            + rest.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        *by_name.entry(name).or_insert(0) += ticks;
-    }
-    by_name
-}
-
-/// CPU seconds each thread group used since `before`.
-fn cpu_since(before: &std::collections::BTreeMap<String, u64>) -> Vec<(String, f64)> {
-    thread_cpu()
-        .into_iter()
-        .map(|(name, t)| {
-            let used = t.saturating_sub(before.get(&name).copied().unwrap_or(0)) as f64 / 100.0;
-            (name, used)
-        })
-        .filter(|(_, used)| *used > 0.0)
-        .collect()
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 // ---------------------------------------------------------------- workload
 
 struct Signer {
@@ -342,18 +282,6 @@ impl PhaseResult {
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the node");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    sender
 }
 
 /// One request on a keep-alive connection: status, body, latency.
@@ -528,17 +456,6 @@ async fn verify_one(addr: SocketAddr, did: &Did, node_key: &PublicKey, expect_ve
 
 // ---------------------------------------------------------------- calibration
 
-/// Mean µs of `f` over up to `n` runs (at most 1 s).
-fn mean_us(n: usize, mut f: impl FnMut(usize)) -> f64 {
-    let start = Instant::now();
-    let mut done = 0;
-    while done < n && start.elapsed() < Duration::from_secs(1) {
-        f(done);
-        done += 1;
-    }
-    start.elapsed().as_secs_f64() * 1e6 / done.max(1) as f64
-}
-
 /// Single-thread cost of each step a write and a resolution take, measured
 /// in-process without HTTP, to attribute the figures above.
 fn calibrate(node: &Node, bodies: &[Bytes], dids: &[Did]) {
@@ -627,18 +544,6 @@ fn calibrate(node: &Node, bodies: &[Bytes], dids: &[Did]) {
 }
 
 // ---------------------------------------------------------------- report
-
-fn pct(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
 
 struct Row {
     clients: usize,
