@@ -136,10 +136,7 @@ impl MasterKey {
     /// HKDF-SHA256(master, info = "idelta-wallet-store:" + company), the
     /// text form askar's `StoreKeyMethod::RawKey` expects.
     pub(crate) fn store_key(&self, company: &str) -> Result<Zeroizing<String>> {
-        let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
-        let mut okm = Zeroizing::new([0u8; KEY_LEN]);
-        let info = [STORE_KEY_INFO.as_bytes(), company.as_bytes()];
-        hk.expand_multi_info(&info, okm.as_mut()).map_err(|_| Error::Crypto("HKDF output length rejected".into()))?;
+        let okm = self.derive(&format!("{STORE_KEY_INFO}{company}"))?;
         Ok(Zeroizing::new(bs58::encode(okm.as_ref()).into_string()))
     }
 }

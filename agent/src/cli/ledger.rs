@@ -97,9 +97,7 @@ pub(crate) fn init(dir: &Path, network: &str, trustees: usize) -> anyhow::Result
 
 /// Opens a data directory and applies its genesis if the log is empty.
 pub(crate) async fn open(dir: &Path) -> anyhow::Result<Node> {
-    let node = Node::open(dir).with_context(|| format!("cannot open the ledger in {}", dir.display()))?;
-    node.ensure_genesis(dir).await.with_context(|| format!("cannot apply the genesis of {}", dir.display()))?;
-    Ok(node)
+    Node::start(dir).await.with_context(|| format!("cannot open the ledger in {}", dir.display()))
 }
 
 /// Binds `listen`; returns the address actually bound (port 0 resolved).

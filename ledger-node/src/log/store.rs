@@ -11,7 +11,7 @@
 use crate::error::Result;
 use idelta_types::log::SignedTreeHead;
 use idelta_types::merkle::Hash;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 const LEAVES: TableDefinition<u64, &[u8]> = TableDefinition::new("leaves");
@@ -75,17 +75,6 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LEAVES)?;
         Ok(table.get(index)?.map(|v| v.value().to_vec()))
-    }
-
-    /// Number of stored leaves.
-    pub fn len(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(LEAVES)?.len()?)
-    }
-
-    /// Whether the store holds no leaf.
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
     }
 
     /// The last tree head stored.

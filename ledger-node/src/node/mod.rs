@@ -171,7 +171,7 @@ impl Node {
 
     /// Opens a data directory made by [`Node::init`]: replays the log,
     /// applies the genesis if the log is empty, and starts the sequencer.
-    pub fn open(dir: &Path) -> Result<Node> {
+    fn open(dir: &Path) -> Result<Node> {
         let key = keys::load_node_key(dir)?;
         let store = Store::open(&dir.join(STORE_FILE))?;
         let public = PublicKey::Ed25519(key.verifying_key());
@@ -212,7 +212,7 @@ impl Node {
 
     /// Submits the genesis of `dir` if the log is empty. It goes through
     /// the sequencer like any write.
-    pub async fn ensure_genesis(&self, dir: &Path) -> Result<()> {
+    async fn ensure_genesis(&self, dir: &Path) -> Result<()> {
         if self.sth().tree_size > 0 {
             return Ok(());
         }

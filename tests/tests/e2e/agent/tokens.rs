@@ -183,6 +183,13 @@ async fn forged_confused_and_revoked_tokens(backend: Backend) {
     assert_unauthorized(&agent, b.id(), &b.admin, "a removed company's admin token").await;
     assert_unauthorized(&agent, b.id(), b.token(0), "a removed company's employee token").await;
     assert_accepted(&agent, &a.admin, "the other company's admin token").await;
+    // What was removed stays on record: the row (status removed) and its audit trail.
+    let (status, _, row) = agent.get(&format!("/v1/companies/{}", b.id()), &agent.operator_key).await;
+    assert_eq!((status, row["status"].as_str()), (StatusCode::OK, Some("removed")), "{row}");
+    let db = idelta_agent::db::Db::connect(&agent.db_url).await.expect("agent database");
+    let actions: Vec<String> =
+        db.audit_of(b.id()).await.expect("audit").into_iter().map(|(_, action, ..)| action).collect();
+    assert_eq!(actions, ["company.registered", "company.removed"], "audit of B");
     let answer = agent
         .request(
             Method::POST,
