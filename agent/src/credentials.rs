@@ -24,7 +24,10 @@ use idelta_types::Did;
 use idelta_verifier::data_integrity::{verify, Expectations};
 use idelta_verifier::{Relationship, Report};
 use idelta_wallet::Holder;
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -134,16 +137,53 @@ fn check_issuer(credential: &mut Map<String, Value>, did: &str) -> Result<()> {
     Ok(())
 }
 
+/// Most (DID, key) → verification method entries remembered.
+const METHODS_CAPACITY: usize = 10_000;
+
 /// Issuing and verifying over the tenancy service's wallets and ledger.
-#[derive(Debug, Clone, Copy)]
-pub struct Credentials<'a> {
-    tenants: &'a Tenants,
+#[derive(Debug)]
+pub struct Credentials {
+    tenants: Arc<Tenants>,
+    /// The verification method id of each (company DID, wallet key id),
+    /// found once on the ledger. A rotation gives the company a new wallet
+    /// key id, so an entry can never name a retired key.
+    methods: Mutex<HashMap<(String, String), String>>,
 }
 
-impl<'a> Credentials<'a> {
+impl Credentials {
     /// The service over `tenants`.
-    pub fn new(tenants: &'a Tenants) -> Credentials<'a> {
-        Credentials { tenants }
+    pub fn new(tenants: Arc<Tenants>) -> Credentials {
+        Credentials { tenants, methods: Mutex::new(HashMap::new()) }
+    }
+
+    /// The `assertionMethod` id under which the company DID's current key
+    /// is published on the ledger (resolved with its proof checked).
+    async fn verification_method(&self, did: &str, key_id: &str, public: &str) -> Result<String> {
+        let cache_key = (did.to_owned(), key_id.to_owned());
+        if let Some(id) = self.methods.lock().get(&cache_key) {
+            return Ok(id.clone());
+        }
+        let parsed: Did =
+            did.parse().map_err(|e: idelta_types::Error| TenantError::Invalid(format!("company DID: {e}")))?;
+        let document =
+            self.tenants.ledger().client().resolve(&parsed, &Default::default()).await?.into_active_document()?;
+        let id = document
+            .assertion_method
+            .iter()
+            .filter_map(|id| document.method(id))
+            .find(|m| m.public_key_multibase == public)
+            .map(|m| m.id.clone())
+            .ok_or_else(|| {
+                CredentialError::KeyNotPublished(
+                    "the company's current key is not an assertionMethod of its DID document on the ledger".into(),
+                )
+            })?;
+        let mut methods = self.methods.lock();
+        if methods.len() >= METHODS_CAPACITY {
+            methods.clear();
+        }
+        methods.insert(cache_key, id.clone());
+        Ok(id)
     }
 
     fn resolver(&self) -> LedgerKeyResolver {
@@ -171,22 +211,8 @@ impl<'a> Credentials<'a> {
 
         let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
         let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
-        let did: Did =
-            company.did.parse().map_err(|e: idelta_types::Error| TenantError::Invalid(format!("company DID: {e}")))?;
-        let document =
-            self.tenants.ledger().client().resolve(&did, &Default::default()).await?.into_active_document()?;
         let public = signer.public_key().to_multibase();
-        let verification_method = document
-            .assertion_method
-            .iter()
-            .filter_map(|id| document.method(id))
-            .find(|m| m.public_key_multibase == public)
-            .map(|m| m.id.clone())
-            .ok_or_else(|| {
-                CredentialError::KeyNotPublished(
-                    "the company's current key is not an assertionMethod of its DID document on the ledger".into(),
-                )
-            })?;
+        let verification_method = self.verification_method(&company.did, &company.key_id, &public).await?;
 
         let options = ProofOptions {
             cryptosuite: suite,

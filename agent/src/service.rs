@@ -89,5 +89,6 @@ pub async fn start(config: AgentConfig) -> Result<AppState, StartError> {
             .map_err(|e| StartError::Config(format!("webhook client: {e}")))?,
     );
     webhooks.start(&events);
-    Ok(AppState { tenants, auth, events, webhooks, db, metrics: metrics_handle() })
+    let credentials = Arc::new(crate::credentials::Credentials::new(Arc::clone(&tenants)));
+    Ok(AppState { tenants, credentials, auth, events, webhooks, db, metrics: metrics_handle() })
 }

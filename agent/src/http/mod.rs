@@ -34,6 +34,8 @@ use utoipa_axum::router::OpenApiRouter;
 pub struct AppState {
     /// Companies and employees.
     pub tenants: Arc<Tenants>,
+    /// Issuing and verifying credentials (W3C VC API).
+    pub credentials: Arc<crate::credentials::Credentials>,
     /// Bearer credentials.
     pub auth: Arc<Authenticator>,
     /// The event bus.

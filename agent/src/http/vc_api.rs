@@ -12,7 +12,6 @@ use super::error::{ApiError, Problem};
 use super::extract::{Caller, IdempotencyKey, Json};
 use super::{idempotency, now_ms, AppState};
 use crate::auth::Principal;
-use crate::credentials::Credentials;
 use axum::http::StatusCode;
 use axum::response::Response;
 use idelta_issuer::data_integrity::Cryptosuite;
@@ -170,7 +169,7 @@ async fn issue(
     };
     let now = now_ms();
     idempotency::once(&state, &format!("{company}/vc-api/issue"), key, &body, now, || async {
-        let vc = Credentials::new(&state.tenants).issue(company, body.credential.clone(), suite, now).await?;
+        let vc = state.credentials.issue(company, body.credential.clone(), suite, now).await?;
         Ok((StatusCode::CREATED, IssueResponse { verifiable_credential: vc }))
     })
     .await
@@ -187,7 +186,7 @@ async fn verify_credential(
     Json(body): Json<VerifyCredentialRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     object(&body.verifiable_credential, "verifiableCredential")?;
-    let report = Credentials::new(&state.tenants).verify_credential(&body.verifiable_credential, now_ms()).await;
+    let report = state.credentials.verify_credential(&body.verifiable_credential, now_ms()).await;
     Ok(Json(report.into()))
 }
 
@@ -203,8 +202,7 @@ async fn verify_presentation(
 ) -> Result<Json<VerifyResponse>, ApiError> {
     object(&body.verifiable_presentation, "verifiablePresentation")?;
     let VerifyPresentationOptions { challenge, domain } = body.options;
-    let report = Credentials::new(&state.tenants)
-        .verify_presentation(&body.verifiable_presentation, challenge, domain, now_ms())
-        .await;
+    let report =
+        state.credentials.verify_presentation(&body.verifiable_presentation, challenge, domain, now_ms()).await;
     Ok(Json(report.into()))
 }
