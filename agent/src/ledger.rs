@@ -13,9 +13,11 @@ use crate::db::Db;
 use idelta_ledger_node::client::{ClientError, LedgerClient};
 use idelta_ledger_node::keys::DevKeyStore;
 use idelta_types::log::Receipt;
-use idelta_types::tx::{DidCreate, DidUpdate, Role, RoleGrant};
+use idelta_types::tx::{DidCreate, DidUpdate, ObjectPut, Role, RoleGrant};
 use idelta_types::{Did, DidDocument, PublicKey, SignedTransaction, TxType};
 use idelta_wallet::{CompanyWallet, Holder, KeyType, Wallets};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The operator's wallet name; company ids (`co-…`) can never take it.
 pub const OPERATOR_WALLET: &str = "operator";
@@ -47,6 +49,10 @@ pub struct LedgerAccess {
     operator: CompanyWallet,
     endorser: Did,
     endorser_key: String,
+    /// One lock per authoring DID: a write reads the author's sequence
+    /// number and submits the next one, so two writes by one author from
+    /// this process must not interleave.
+    authors: parking_lot::Mutex<HashMap<Did, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for LedgerAccess {
@@ -98,7 +104,7 @@ impl LedgerAccess {
                 (did, key.id)
             }
         };
-        let access = LedgerAccess { client, operator, endorser, endorser_key };
+        let access = LedgerAccess { client, operator, endorser, endorser_key, authors: Default::default() };
         let info = access.client.author(&access.endorser).await?;
         if info.role.is_none() {
             match trustee.and_then(|t| t.keys.first()) {
@@ -240,6 +246,29 @@ impl LedgerAccess {
         )
         .map_err(build)?;
         wallet_sign(&mut tx, wallet, Holder::Company, old_key, old_vm).await?;
+        self.endorse_and_submit(tx).await
+    }
+
+    /// Writes a new version of the ledger object `{did}/{kind}/{name}`
+    /// (a schema, credential definition or status list) authored by the
+    /// company `did`, signed with its wallet key `key_id` under the
+    /// verification method `vm`, and endorsed by the operator. Writes by
+    /// one author are serialized here so that each takes the next
+    /// sequence number.
+    pub async fn put_object(
+        &self,
+        wallet: &CompanyWallet,
+        did: &Did,
+        key_id: &str,
+        vm: &str,
+        put: &ObjectPut,
+    ) -> Result<Receipt, LedgerError> {
+        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
+        let _turn = lock.lock().await;
+        let seq = self.client.author(did).await?.seq + 1;
+        let mut tx = SignedTransaction::new(TxType::ObjectPut, did.clone(), seq, put, Some(self.endorser.clone()))
+            .map_err(build)?;
+        wallet_sign(&mut tx, wallet, Holder::Company, key_id, vm.to_owned()).await?;
         self.endorse_and_submit(tx).await
     }
 }
