@@ -2,7 +2,8 @@
 //! with both EdDSA cryptosuites, any caller verifies, every check is named;
 //! tampered claims, another company's issuer, wrong scopes and malformed
 //! input are refused; a key rotated out of the DID document no longer
-//! verifies what it signed; presentations are bound to challenge and
+//! verifies what it signed; an expired or not yet valid credential is
+//! refused; presentations are bound to challenge and
 //! domain; and the issued credential verifies with Digital Bazaar's
 //! libraries given the DID document resolved from our ledger.
 
@@ -263,6 +264,34 @@ async fn presentations(backend: Backend) {
     assert!(names(&got["errors"]).contains(&"credential[0].signature"), "{got:#}");
 }
 
+/// A credential past its `validUntil` or before its `validFrom` is refused
+/// with the `validity` check named, whatever the suite; inside its period
+/// it verifies.
+async fn validity_period(backend: Backend) {
+    let Some(agent) = TestAgent::start(backend).await else { return };
+    let a = Tenant::register(&agent, "Acme Anvils", &[]).await;
+    let periods = [
+        ("expired", "2020-01-01T00:00:00Z", Some("2021-01-01T00:00:00Z"), false),
+        ("not yet valid", "2999-01-01T00:00:00Z", None, false),
+        ("current", "2020-01-01T00:00:00Z", Some("2999-01-01T00:00:00Z"), true),
+    ];
+    for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+        for (case, from, until, valid) in periods {
+            let mut c = credential();
+            c["validFrom"] = from.into();
+            if let Some(until) = until {
+                c["validUntil"] = until.into();
+            }
+            let vc = issue(&agent, &a.admin, c, suite).await;
+            let got = verify(&agent, &a.admin, &vc).await;
+            assert_eq!(got["verified"], valid, "{suite} {case}: {got:#}");
+            if !valid {
+                assert_eq!(names(&got["errors"]), vec!["validity"], "{suite} {case}: only the period fails: {got:#}");
+            }
+        }
+    }
+}
+
 /// Digital Bazaar's verifier accepts a VC API credential given the
 /// company's DID document as resolved (proof checked) from our ledger.
 async fn digital_bazaar_verifies_vc_api_credentials(backend: Backend) {
@@ -287,5 +316,6 @@ on_both_backends!(
     issue_and_verify,
     rotation_retires_the_old_key,
     presentations,
+    validity_period,
     digital_bazaar_verifies_vc_api_credentials
 );
