@@ -18,13 +18,15 @@
 //! - **Keys never leave the wallet** (style.md): callers hold key ids and
 //!   public keys, and sign through [`CompanyWallet::sign`] or a [`Signer`].
 //! - **Records** are JSON values with tags: DIDs ([`DID_CATEGORY`]),
-//!   credentials ([`CREDENTIAL_CATEGORY`]), link secrets later.
+//!   credentials ([`CREDENTIAL_CATEGORY`], laid out by [`HeldCredential`]),
+//!   link secrets later.
 //!
 //! askar's storage types stay inside this crate; its public API speaks
 //! strings, `serde_json::Value` and [`idelta_types::PublicKey`].
 
 mod backend;
 mod company;
+mod credentials;
 mod error;
 mod keys;
 mod master;
@@ -35,6 +37,7 @@ mod wallets;
 
 pub use backend::{Backend, SqliteSync};
 pub use company::{CompanyWallet, Holder};
+pub use credentials::{CredentialFilter, CredentialFormat, CredentialPage, HeldCredential};
 pub use error::{Error, Result};
 pub use idelta_types::signer::Signer;
 pub use keys::{KeyInfo, KeyType, WalletSigner};

@@ -15,7 +15,10 @@
 use std::time::Duration;
 
 use idelta_types::PublicKey;
-use idelta_wallet::{Backend, Error, Holder, KeyType, MasterKey, Signer, SqliteSync, Wallets, DID_CATEGORY};
+use idelta_wallet::{
+    Backend, CredentialFilter, CredentialFormat, Error, HeldCredential, Holder, KeyType, MasterKey, Signer, SqliteSync,
+    Wallets, DID_CATEGORY,
+};
 use rand::RngCore;
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
@@ -191,6 +194,7 @@ conformance!(
     records_with_tag_queries,
     restart_keeps_everything,
     concurrent_sub_wallet_creation,
+    held_credentials,
 );
 
 async fn company_wallet_lifecycle(env: &Env) {
@@ -519,5 +523,85 @@ async fn concurrent_sub_wallet_creation(env: &Env) {
         let signature = acme.sign(Holder::Sub(name), &key.id, b"m").await.unwrap();
         key.public.verify(b"m", &signature).unwrap();
     }
+    wallets.remove("acme").await.unwrap();
+}
+
+fn held(id: &str, format: CredentialFormat, issuer: &str, types: &[&str]) -> HeldCredential {
+    let credential = match format {
+        CredentialFormat::SdJwt => json!(format!("eyJ.{id}.sig~WyJzIiwibiIsMV0~")),
+        _ => json!({ "id": id, "type": types, "issuer": issuer }),
+    };
+    HeldCredential {
+        id: id.to_owned(),
+        format,
+        issuer: issuer.to_owned(),
+        types: types.iter().map(|t| (*t).to_owned()).collect(),
+        credential,
+        received_at: 1_700_000_000_000,
+    }
+}
+
+async fn held_credentials(env: &Env) {
+    let wallets = env.wallets(&MasterKey::generate());
+    let acme = wallets.create("acme").await.unwrap();
+    acme.create_sub_wallet("alice").await.unwrap();
+    acme.create_sub_wallet("bob").await.unwrap();
+    let (alice, bob) = (Holder::Sub("alice"), Holder::Sub("bob"));
+    let di = CredentialFormat::DataIntegrity;
+    let sd = CredentialFormat::SdJwt;
+    let all = [
+        held("cr-1", di, "did:idelta:acme", &["VerifiableCredential", "EmployeeCredential"]),
+        held("cr-2", sd, "did:idelta:acme", &["https://idelta.example/vct/Employee"]),
+        held("cr-3", di, "did:idelta:globex", &["VerifiableCredential", "BenefitOwnershipCredential"]),
+        held("cr-4", di, "did:idelta:acme", &["VerifiableCredential", "BenefitOwnershipCredential"]),
+        held("cr-5", sd, "did:idelta:globex", &["https://idelta.example/vct/Voter"]),
+    ];
+    // Stored out of order: listing is by id.
+    for c in all.iter().rev() {
+        acme.store_credential(alice, c).await.unwrap();
+    }
+    assert!(matches!(acme.store_credential(alice, &all[0]).await, Err(Error::AlreadyExists(_))), "never replaced");
+    assert_eq!(acme.credential(alice, "cr-2").await.unwrap().as_ref(), Some(&all[1]), "round trip, SD-JWT string kept");
+    assert_eq!(acme.credential(alice, "cr-1").await.unwrap().as_ref(), Some(&all[0]));
+
+    // Another holder of the same company sees none of them.
+    assert_eq!(acme.credential(bob, "cr-1").await.unwrap(), None);
+    assert!(acme.credentials(bob, &CredentialFilter::default(), None, 10).await.unwrap().items.is_empty());
+    assert!(matches!(acme.delete_credential(bob, "cr-1").await, Err(Error::NotFound(_))));
+
+    let ids = |page: &idelta_wallet::CredentialPage| page.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let everything = CredentialFilter::default();
+    let first = acme.credentials(alice, &everything, None, 2).await.unwrap();
+    assert_eq!((ids(&first), first.next.as_deref()), (vec!["cr-1".into(), "cr-2".into()], Some("cr-2")));
+    let second = acme.credentials(alice, &everything, first.next.as_deref(), 2).await.unwrap();
+    assert_eq!((ids(&second), second.next.as_deref()), (vec!["cr-3".into(), "cr-4".into()], Some("cr-4")));
+    let last = acme.credentials(alice, &everything, second.next.as_deref(), 2).await.unwrap();
+    assert_eq!((ids(&last), last.next), (vec!["cr-5".to_owned()], None));
+    let exact = acme.credentials(alice, &everything, None, 5).await.unwrap();
+    assert_eq!((exact.items.len(), exact.next), (5, None), "a full last page has no next cursor");
+
+    let by = |format, issuer, r#type| CredentialFilter { format, issuer, r#type };
+    let page = acme.credentials(alice, &by(Some(sd), None, None), None, 10).await.unwrap();
+    assert_eq!(ids(&page), ["cr-2", "cr-5"]);
+    let page = acme.credentials(alice, &by(None, Some("did:idelta:acme"), None), None, 10).await.unwrap();
+    assert_eq!(ids(&page), ["cr-1", "cr-2", "cr-4"]);
+    let page = acme.credentials(alice, &by(None, None, Some("BenefitOwnershipCredential")), None, 10).await.unwrap();
+    assert_eq!(ids(&page), ["cr-3", "cr-4"], "any of the types matches");
+    let page = acme
+        .credentials(alice, &by(Some(di), Some("did:idelta:acme"), Some("VerifiableCredential")), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), ["cr-1", "cr-4"]);
+
+    acme.delete_credential(alice, "cr-3").await.unwrap();
+    assert_eq!(acme.credential(alice, "cr-3").await.unwrap(), None);
+    assert!(matches!(acme.delete_credential(alice, "cr-3").await, Err(Error::NotFound(_))));
+    assert_eq!(ids(&acme.credentials(alice, &everything, None, 10).await.unwrap()), ["cr-1", "cr-2", "cr-4", "cr-5"]);
+
+    // A value that does not fit its format is refused before anything is written.
+    let mut wrong = held("cr-9", sd, "did:idelta:acme", &["x"]);
+    wrong.credential = json!({ "not": "a string" });
+    assert!(matches!(acme.store_credential(alice, &wrong).await, Err(Error::InvalidName(_))));
+    assert_eq!(acme.credential(alice, "cr-9").await.unwrap(), None);
     wallets.remove("acme").await.unwrap();
 }
