@@ -10,7 +10,12 @@
 //!
 //! - [`sd_jwt`]: SD-JWT VC (IETF draft).
 //!
-//! Still to come (the credentials issue): `bbs-2023`.
+//! - [`bbs_2023`]: Data Integrity `bbs-2023` (W3C Data Integrity BBS
+//!   Cryptosuites v1.0): base proofs for the issuer, selectively
+//!   disclosing, unlinkable derived proofs for the holder. Its BBS
+//!   signatures use the BLS12-381 secret the caller takes from the wallet
+//!   for one signature.
 
+pub mod bbs_2023;
 pub mod data_integrity;
 pub mod sd_jwt;

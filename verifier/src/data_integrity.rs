@@ -200,7 +200,7 @@ fn parse_proof(proof: Option<&Value>, purpose: Relationship) -> Result<Proof, St
 }
 
 /// The id of `issuer` or `holder`: a URL, or an object with an `id`.
-fn party_id<'a>(document: &'a Map<String, Value>, party: &str) -> Option<&'a str> {
+pub(crate) fn party_id<'a>(document: &'a Map<String, Value>, party: &str) -> Option<&'a str> {
     match document.get(party)? {
         Value::String(id) => Some(id),
         Value::Object(o) => o.get("id").and_then(Value::as_str),
@@ -208,7 +208,8 @@ fn party_id<'a>(document: &'a Map<String, Value>, party: &str) -> Option<&'a str
     }
 }
 
-fn validity(document: &Map<String, Value>, now: OffsetDateTime) -> Result<(), String> {
+/// `validFrom` / `validUntil` against `now` (VC Data Model 2.0 §4.9).
+pub(crate) fn validity(document: &Map<String, Value>, now: OffsetDateTime) -> Result<(), String> {
     let time = |key: &str| -> Result<Option<OffsetDateTime>, String> {
         match document.get(key) {
             None => Ok(None),

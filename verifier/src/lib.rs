@@ -6,8 +6,11 @@
 //! (identity.rs `jwt_credential_validator.rs`). Format-specific checks
 //! (Data Integrity, SD-JWT VC, BBS) build on these two modules;
 //! [`data_integrity`] verifies `eddsa-rdfc-2022` and `eddsa-jcs-2022`
-//! proofs (W3C VC Data Integrity 1.0, Data Integrity EdDSA Cryptosuites v1.0).
+//! proofs (W3C VC Data Integrity 1.0, Data Integrity EdDSA Cryptosuites v1.0);
+//! [`bbs_2023`] verifies `bbs-2023` derived proofs (Data Integrity BBS
+//! Cryptosuites v1.0).
 
+pub mod bbs_2023;
 pub mod data_integrity;
 pub mod report;
 pub mod resolver;
