@@ -12,6 +12,7 @@
 
 pub mod bbs_2023;
 pub mod data_integrity;
+pub mod dcql;
 pub mod report;
 pub mod resolver;
 pub mod sd_jwt;

@@ -159,6 +159,15 @@ pub async fn verify(
     (report, claims)
 }
 
+/// The claims of an SD-JWT with every disclosure it carries put back in
+/// place (`iss`, `vct`, `cnf` and the rest included), **without checking
+/// any signature**: for a holder looking into its own credentials to
+/// answer a presentation request, never for a verifier.
+pub fn decode_unverified(sd_jwt: &str) -> Result<Map<String, Value>, String> {
+    let parts = parse(sd_jwt)?;
+    disclose(&parts.jwt.payload, &parts.disclosures)
+}
+
 fn b64(part: &str, what: &str) -> Result<Vec<u8>, String> {
     URL_SAFE_NO_PAD.decode(part).map_err(|e| format!("{what} is not base64url: {e}"))
 }
