@@ -8,7 +8,8 @@
 //! [`data_integrity`] verifies `eddsa-rdfc-2022` and `eddsa-jcs-2022`
 //! proofs (W3C VC Data Integrity 1.0, Data Integrity EdDSA Cryptosuites v1.0);
 //! [`bbs_2023`] verifies `bbs-2023` derived proofs (Data Integrity BBS
-//! Cryptosuites v1.0).
+//! Cryptosuites v1.0); [`dcql`] parses presentation requests (OpenID4VP
+//! 1.0 DCQL) and checks that a response answers them.
 
 pub mod bbs_2023;
 pub mod data_integrity;
