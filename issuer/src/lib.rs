@@ -10,6 +10,9 @@
 //!
 //! - [`sd_jwt`]: SD-JWT VC (IETF draft).
 //!
+//! - [`types`]: the credential types idelta issues and their bundled JSON
+//!   Schemas.
+//!
 //! - [`bbs_2023`]: Data Integrity `bbs-2023` (W3C Data Integrity BBS
 //!   Cryptosuites v1.0): base proofs for the issuer, selectively
 //!   disclosing, unlinkable derived proofs for the holder. Its BBS
@@ -19,3 +22,4 @@
 pub mod bbs_2023;
 pub mod data_integrity;
 pub mod sd_jwt;
+pub mod types;

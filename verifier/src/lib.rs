@@ -9,13 +9,15 @@
 //! proofs (W3C VC Data Integrity 1.0, Data Integrity EdDSA Cryptosuites v1.0);
 //! [`bbs_2023`] verifies `bbs-2023` derived proofs (Data Integrity BBS
 //! Cryptosuites v1.0); [`dcql`] parses presentation requests (OpenID4VP
-//! 1.0 DCQL) and checks that a response answers them.
+//! 1.0 DCQL) and checks that a response answers them; [`schema`] checks
+//! credentials against idelta's bundled JSON Schemas.
 
 pub mod bbs_2023;
 pub mod data_integrity;
 pub mod dcql;
 pub mod report;
 pub mod resolver;
+pub mod schema;
 pub mod sd_jwt;
 
 pub use report::{Check, Report};
