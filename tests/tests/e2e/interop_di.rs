@@ -23,18 +23,25 @@ const SUITES: [Cryptosuite; 2] = [Cryptosuite::EddsaRdfc2022, Cryptosuite::Eddsa
 /// The interop project, or `None` (with a notice) when it is not installed
 /// and not required.
 pub(crate) fn peer() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/di");
+    peer_named("di")
+}
+
+/// The node project `tests/interop/<name>`, or `None` (with a notice) when
+/// it is not installed and not required.
+pub(crate) fn peer_named(name: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop").join(name);
     if dir.join("node_modules").is_dir() {
         return Some(dir);
     }
     if std::env::var_os("IDELTA_REQUIRE_INTEROP").is_some() {
         panic!("IDELTA_REQUIRE_INTEROP is set but {} has no node_modules: run npm ci there", dir.display());
     }
-    eprintln!("SKIPPED: Data Integrity interop: run `npm ci` in {} (IDELTA_REQUIRE_INTEROP unset)", dir.display());
+    eprintln!("SKIPPED: {name} interop: run `npm ci` in {} (IDELTA_REQUIRE_INTEROP unset)", dir.display());
     None
 }
 
-fn node(dir: &PathBuf, script: &str, input: Option<&Value>) -> Value {
+/// Runs `node <script>` in `dir` with `input` on stdin; its stdout as JSON.
+pub(crate) fn node(dir: &PathBuf, script: &str, input: Option<&Value>) -> Value {
     let mut child = Command::new("node")
         .arg(script)
         .current_dir(dir)

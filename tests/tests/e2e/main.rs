@@ -9,6 +9,7 @@
 
 mod agent;
 mod crash;
+mod interop_bbs;
 mod interop_di;
 mod interop_sd_jwt;
 mod lifecycle;
