@@ -5,33 +5,90 @@
 //!
 //! A method counts only when its id is listed under the relationship asked
 //! for (DID Core §5.3), so a key of a rotated-out document, or one meant
-//! only for authentication, does not verify a credential. Nothing is
-//! cached: every verification sees the DID's current, proved document.
+//! only for authentication, does not verify a credential.
+//!
+//! Every verification sees the DID's document as of a signed tree head
+//! fetched after the verification began, exactly as if it resolved the DID
+//! itself, but without paying for a resolution each time: proved
+//! documents are remembered with the tree head they were proved against,
+//! and reused while the ledger's current head is that same tree (an
+//! append-only log that has not grown cannot have changed a DID). Heads are
+//! fetched once for every lookup that arrived before the fetch started, so
+//! concurrent verifications share one `GET /v1/log/sth` instead of making
+//! one each. Any write to the ledger (a rotation included) grows the tree,
+//! and the next verification resolves again: there is no staleness window.
 
 use futures::future::BoxFuture;
 use idelta_ledger_node::client::{ClientError, LedgerClient};
-use idelta_types::{Did, PublicKey};
+use idelta_types::{Did, DidDocument, PublicKey};
 use idelta_verifier::{DidKeyResolver, KeyResolver, Relationship, ResolvedKey, ResolverError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Most DID documents remembered; past it the cache starts over.
+const DOCUMENTS_CAPACITY: usize = 10_000;
 
 /// Resolves `did:idelta` on the ledger (proof checked) and `did:key` locally.
+/// Clones share one cache of proved documents.
 #[derive(Clone, Debug)]
 pub struct LedgerKeyResolver {
     client: LedgerClient,
+    cache: Arc<Cache>,
+}
+
+/// A tree of the ledger's log, as a signed tree head names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Tree {
+    size: u64,
+    root: String,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    /// Arrival order: a lookup takes a ticket when it arrives, a head fetch
+    /// one when it starts.
+    tickets: AtomicU64,
+    /// The latest tree and the ticket its head fetch took when it started.
+    head: tokio::sync::Mutex<Option<(u64, Tree)>>,
+    /// Active DID documents by DID, each with the tree it was proved against.
+    documents: parking_lot::Mutex<HashMap<String, (Tree, Arc<DidDocument>)>>,
 }
 
 impl LedgerKeyResolver {
-    /// A resolver over `client`.
+    /// A resolver over `client`, with an empty cache.
     pub fn new(client: LedgerClient) -> LedgerKeyResolver {
-        LedgerKeyResolver { client }
+        LedgerKeyResolver { client, cache: Arc::default() }
     }
 
-    async fn resolve_idelta(
-        &self,
-        did: &Did,
-        vm_id: &str,
-        fragment: &str,
-        relationship: Relationship,
-    ) -> Result<ResolvedKey, ResolverError> {
+    /// The ledger's tree as of a signed head fetched after this call began
+    /// (its signature checked by the client). One fetch serves every call
+    /// that arrived before it started.
+    async fn current_tree(&self) -> Result<Tree, ResolverError> {
+        let arrived = self.cache.tickets.fetch_add(1, Ordering::SeqCst);
+        let mut latest = self.cache.head.lock().await;
+        if let Some((started, tree)) = latest.as_ref() {
+            if *started > arrived {
+                return Ok(tree.clone());
+            }
+        }
+        let started = self.cache.tickets.fetch_add(1, Ordering::SeqCst);
+        let sth = self.client.sth().await.map_err(|e| ResolverError::Failed(e.to_string()))?;
+        let tree = Tree { size: sth.tree_size, root: sth.sha256_root_hash };
+        *latest = Some((started, tree.clone()));
+        Ok(tree)
+    }
+
+    /// The DID's active document, proved against the current tree or a
+    /// later one: from the cache when the ledger has not grown since it
+    /// was proved, else resolved again.
+    async fn document(&self, did: &Did, vm_id: &str) -> Result<Arc<DidDocument>, ResolverError> {
+        let now = self.current_tree().await?;
+        if let Some((proved, document)) = self.cache.documents.lock().get(did.as_str()) {
+            if *proved == now || proved.size > now.size {
+                return Ok(Arc::clone(document));
+            }
+        }
         let resolution = match self.client.resolve(did, &Default::default()).await {
             Ok(r) => r,
             Err(ClientError::NotFound) => return Err(ResolverError::NotFound(did.to_string())),
@@ -41,10 +98,27 @@ impl LedgerKeyResolver {
             }
             Err(e) => return Err(ResolverError::Failed(e.to_string())),
         };
-        let document = resolution.into_active_document().map_err(|e| match e {
+        let proved = Tree { size: resolution.sth.tree_size, root: resolution.sth.sha256_root_hash.clone() };
+        let document = Arc::new(resolution.into_active_document().map_err(|e| match e {
             ClientError::Deactivated => ResolverError::Deactivated(did.to_string()),
             other => ResolverError::Failed(other.to_string()),
-        })?;
+        })?);
+        let mut documents = self.cache.documents.lock();
+        if documents.len() >= DOCUMENTS_CAPACITY {
+            documents.clear();
+        }
+        documents.insert(did.to_string(), (proved, Arc::clone(&document)));
+        Ok(document)
+    }
+
+    async fn resolve_idelta(
+        &self,
+        did: &Did,
+        vm_id: &str,
+        fragment: &str,
+        relationship: Relationship,
+    ) -> Result<ResolvedKey, ResolverError> {
+        let document = self.document(did, vm_id).await?;
         let method = document.method(vm_id).ok_or_else(|| ResolverError::NotFound(vm_id.to_owned()))?;
         let listed = match relationship {
             Relationship::AssertionMethod => &document.assertion_method,

@@ -148,12 +148,16 @@ pub struct Credentials {
     /// found once on the ledger. A rotation gives the company a new wallet
     /// key id, so an entry can never name a retired key.
     methods: Mutex<HashMap<(String, String), String>>,
+    /// Issuer and holder keys for verification; remembers proved DID
+    /// documents while the ledger's tree is unchanged.
+    resolver: LedgerKeyResolver,
 }
 
 impl Credentials {
     /// The service over `tenants`.
     pub fn new(tenants: Arc<Tenants>) -> Credentials {
-        Credentials { tenants, methods: Mutex::new(HashMap::new()) }
+        let resolver = LedgerKeyResolver::new(tenants.ledger().client().clone());
+        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver }
     }
 
     /// The `assertionMethod` id under which the company DID's current key
@@ -187,7 +191,7 @@ impl Credentials {
     }
 
     fn resolver(&self) -> LedgerKeyResolver {
-        LedgerKeyResolver::new(self.tenants.ledger().client().clone())
+        self.resolver.clone()
     }
 
     /// Issues `credential` as `company`: checks its shape, sets or checks
