@@ -15,6 +15,9 @@
 //! retires a key, compromised or not, and the ledger keeps no "valid at
 //! issuance" history for the verifier to rely on.
 
+pub mod holding;
+pub mod requests;
+
 use crate::resolver::LedgerKeyResolver;
 use crate::tenants::{TenantError, Tenants};
 use idelta_issuer::data_integrity::{self, add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
@@ -54,6 +57,16 @@ pub enum CredentialError {
     /// Returned when the proof cannot be made for a reason other than the input.
     #[error("proof: {0}")]
     Proof(data_integrity::Error),
+    /// Returned when an issued credential cannot be stored in its holder
+    /// employee's sub-wallet (removed meanwhile): nothing was handed out.
+    #[error("{0}")]
+    NotHeld(String),
+    /// Returned when nothing a holder has answers a presentation request.
+    #[error("{0}")]
+    NoMatch(String),
+    /// Returned when a held credential cannot be presented for a reason other than the request.
+    #[error("presentation: {0}")]
+    Presentation(String),
 }
 
 /// Result with [`CredentialError`].
@@ -197,7 +210,17 @@ impl Credentials {
     /// Issues `credential` as `company`: checks its shape, sets or checks
     /// `issuer`, defaults `validFrom` to now, and adds a Data Integrity
     /// proof (`assertionMethod`) signed by the company DID's current key.
-    pub async fn issue(&self, company: &str, credential: Value, suite: Cryptosuite, now_ms: i64) -> Result<Value> {
+    /// With a `holder`, the subject is bound to it first, and an employee
+    /// holder's sub-wallet stores the result last ([`holding`] says why in
+    /// that order).
+    pub async fn issue(
+        &self,
+        company: &str,
+        credential: Value,
+        suite: Cryptosuite,
+        holder: Option<&holding::HolderOption>,
+        now_ms: i64,
+    ) -> Result<Value> {
         let Value::Object(mut credential) = credential else {
             return Err(invalid("credential must be a JSON object"));
         };
@@ -213,6 +236,13 @@ impl Credentials {
                 .insert("validFrom".into(), data_integrity::xsd_date_time(now).map_err(CredentialError::Proof)?.into());
         }
 
+        // Stage 2, holder binding.
+        let bound = match holder {
+            Some(h) => Some(self.bind_holder(&company, h, &mut credential).await?),
+            None => None,
+        };
+        let holder_employee = bound.as_ref().and_then(|b| b.employee.as_deref());
+
         let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
         let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
         let public = signer.public_key().to_multibase();
@@ -226,11 +256,17 @@ impl Credentials {
             challenge: None,
             domain: None,
         };
-        add_proof(Value::Object(credential), options, &signer).await.map_err(|e| match e {
+        let credential = add_proof(Value::Object(credential), options, &signer).await.map_err(|e| match e {
             data_integrity::Error::Canonicalization(d) => invalid(format!("credential cannot be canonicalized: {d}")),
             data_integrity::Error::NotAnObject => invalid("credential must be a JSON object"),
             other => CredentialError::Proof(other),
-        })
+        })?;
+
+        // Stage 6, holding: an employee's sub-wallet keeps it.
+        if let Some(employee) = holder_employee {
+            self.hold(&company.id, employee, &credential, now_ms).await?;
+        }
+        Ok(credential)
     }
 
     /// Verifies a credential's Data Integrity proof (`assertionMethod`),

@@ -74,6 +74,10 @@ impl ApiError {
                 }
                 CredentialError::WrongIssuer(_) => Kind(StatusCode::FORBIDDEN, "wrong-issuer", "Not your issuer"),
                 CredentialError::Tenant(t) => ApiError::tenant_kind(t),
+                CredentialError::NotHeld(_) => Kind(StatusCode::CONFLICT, "holder-gone", "Holder wallet gone"),
+                CredentialError::NoMatch(_) => {
+                    Kind(StatusCode::UNPROCESSABLE_ENTITY, "no-matching-credential", "Nothing held answers the request")
+                }
                 CredentialError::Ledger(_) => Kind(StatusCode::BAD_GATEWAY, "ledger-unavailable", "Ledger unavailable"),
                 CredentialError::KeyNotPublished(_) => {
                     Kind(StatusCode::SERVICE_UNAVAILABLE, "issuer-key-unavailable", "Issuer key not on the ledger")

@@ -9,9 +9,11 @@ mod employees;
 pub mod error;
 mod events;
 pub mod extract;
+mod holder;
 mod idempotency;
 mod me;
 mod ops;
+mod presentation_requests;
 mod vc_api;
 mod webhooks;
 
@@ -99,6 +101,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(webhooks::router())
         .merge(vc_api::router())
+        .merge(holder::router())
+        .merge(presentation_requests::router())
 }
 
 /// Counts requests and their latency by route and status.

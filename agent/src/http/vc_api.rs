@@ -32,6 +32,11 @@ pub struct IssueOptions {
     /// `eddsa-rdfc-2022` (the default) or `eddsa-jcs-2022`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cryptosuite: Option<String>,
+    /// Who holds the credential: `{"employee": "<id>"}` (an employee of the
+    /// caller's company; its sub-wallet stores the credential) or
+    /// `{"did": "<did:key or did:idelta>"}`. Sets `credentialSubject.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<crate::credentials::holding::HolderOption>,
 }
 
 /// A credential to issue.
@@ -169,7 +174,8 @@ async fn issue(
     };
     let now = now_ms();
     idempotency::once(&state, &format!("{company}/vc-api/issue"), key, &body, now, || async {
-        let vc = state.credentials.issue(company, body.credential.clone(), suite, now).await?;
+        let vc =
+            state.credentials.issue(company, body.credential.clone(), suite, body.options.holder.as_ref(), now).await?;
         Ok((StatusCode::CREATED, IssueResponse { verifiable_credential: vc }))
     })
     .await

@@ -32,6 +32,15 @@ enum Scope {
     /// token (no tenant in the path): the body names A as the tenant, so B's
     /// admin, the operator and employees are refused.
     TokenAdmin,
+    /// The employee the token names, on its own sub-wallet (no tenant in
+    /// the path): admins and the operator are refused, and another
+    /// employee's record is "not found", like one that does not exist.
+    TokenEmployee,
+    /// A company admin on its own company's records, the company chosen by
+    /// the token (no tenant in the path): employees and the operator are
+    /// refused, and another company's record is "not found", like one that
+    /// does not exist.
+    TokenCompany,
 }
 
 use Scope::*;
@@ -67,7 +76,18 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ),
     ("POST", "/vc-api/credentials/verify", AnyCaller, r#"{"verifiableCredential":{}}"#),
     ("POST", "/vc-api/presentations/verify", AnyCaller, r#"{"verifiablePresentation":{}}"#),
+    ("GET", "/v1/me/credentials", TokenEmployee, ""),
+    ("GET", "/v1/me/credentials/{credential}", TokenEmployee, ""),
+    ("DELETE", "/v1/me/credentials/{credential}", TokenEmployee, ""),
+    ("POST", "/v1/me/presentations", TokenEmployee, DCQL_ASK),
+    ("POST", "/v1/presentation-requests", TokenCompany, DCQL_REQUEST),
+    ("GET", "/v1/presentation-requests/{request}", TokenCompany, ""),
+    ("POST", "/v1/presentation-requests/{request}/responses", TokenCompany, r#"{"vp_token":{}}"#),
 ];
+
+/// A presentation request's body, and an employee's answer to one.
+const DCQL_REQUEST: &str = r#"{"dcql_query":{"credentials":[{"id":"any","format":"ldp_vc","meta":{"type_values":[["VerifiableCredential"]]}}]}}"#;
+const DCQL_ASK: &str = r#"{"dcql_query":{"credentials":[{"id":"any","format":"ldp_vc","meta":{"type_values":[["VerifiableCredential"]]}}]},"nonce":"n","domain":"d"}"#;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "options", "head", "trace"];
 
@@ -161,6 +181,25 @@ async fn isolation_over_every_route(backend: Backend) {
         a_webhook = (id(wh).to_owned(), "http://127.0.0.1:9/acme".to_owned(), secret);
     }
 
+    // A credential held by A's first employee, and a presentation request
+    // of A, so that `{credential}` and `{request}` name real records of A.
+    let body = serde_json::json!({
+        "credential": {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": { "note": "held" },
+        },
+        "options": { "holder": { "employee": a.employee_id(0) } },
+    });
+    let (status, _, issued) =
+        agent.request(Method::POST, "/vc-api/credentials/issue", Some(&a.admin), Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "A's credential for its employee: {issued}");
+    let (_, _, held) = agent.get("/v1/me/credentials", a.token(0)).await;
+    let a_credential = held["items"][0]["id"].as_str().expect("a held credential").to_owned();
+    let (status, _, request) = call(&agent, "POST", "/v1/presentation-requests", Some(&a.admin), DCQL_REQUEST).await;
+    assert_eq!(status, StatusCode::CREATED, "A's presentation request: {request}");
+    let a_request = id(&request).to_owned();
+
     // What B (or A's wrong-scope callers) must not learn.
     let mut secrets: Vec<String> = vec![a.id().into(), a.did().into(), "Acme Anvils".into()];
     for (e, _) in &a.employees {
@@ -168,15 +207,23 @@ async fn isolation_over_every_route(backend: Backend) {
         secrets.push(e["name"].as_str().expect("name").to_owned());
     }
     secrets.extend([a_webhook.0.clone(), a_webhook.1.clone(), a_webhook.2.clone()]);
+    secrets.extend([a_credential.clone(), a_request.clone(), request["nonce"].as_str().unwrap_or_default().to_owned()]);
     secrets.retain(|s| !s.is_empty());
 
-    let a_ids: BTreeMap<&str, String> =
-        [("company", a.id().to_owned()), ("employee", a.employee_id(0).to_owned()), ("webhook", a_webhook.0.clone())]
-            .into();
+    let a_ids: BTreeMap<&str, String> = [
+        ("company", a.id().to_owned()),
+        ("employee", a.employee_id(0).to_owned()),
+        ("webhook", a_webhook.0.clone()),
+        ("credential", a_credential.clone()),
+        ("request", a_request.clone()),
+    ]
+    .into();
     let unknown_ids: BTreeMap<&str, String> = [
         ("company", "co-00000000000000000000000000".to_owned()),
         ("employee", "em-00000000000000000000000000".to_owned()),
         ("webhook", "wh-00000000000000000000000000".to_owned()),
+        ("credential", "cr-00000000000000000000000000".to_owned()),
+        ("request", "pr-00000000000000000000000000".to_owned()),
     ]
     .into();
     // B's company with A's other ids: a tenant's own path naming another
@@ -210,6 +257,10 @@ async fn isolation_over_every_route(backend: Backend) {
                 ("A's employee", a_e1),
                 ("the operator", &agent.operator_key),
             ],
+            TokenEmployee => {
+                vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("B's admin", b_admin)]
+            }
+            TokenCompany => vec![("the operator", &agent.operator_key), ("A's employee", a_e1), ("B's employee", b_e1)],
         };
         let answer = call(&agent, method, &path, None, body).await;
         assert_refused(&answer, &secrets, &path, &format!("{method} {path} without credentials"));
@@ -245,6 +296,18 @@ async fn isolation_over_every_route(backend: Backend) {
                 (unknown.0, &unknown.2),
                 "{method} {template} by B's admin: A's DID and an unknown DID are told apart"
             );
+        }
+        if !params(template).is_empty() && matches!(scope, TokenEmployee | TokenCompany) {
+            // Another employee of A, or B's admin, naming A's record: "not
+            // found", exactly as for a record that exists nowhere.
+            let (who, token) =
+                if scope == TokenEmployee { ("A's other employee", a_e2) } else { ("B's admin", b_admin) };
+            let context = format!("{method} {path} by {who}");
+            let answer = call(&agent, method, &path, Some(token), body).await;
+            assert_refused_or_unknown(&answer, &secrets, &path, &context);
+            let unknown = call(&agent, method, &fill(template, &unknown_ids), Some(token), body).await;
+            assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
+            covered.insert((method, template));
         }
         if params(template).len() > 1 && matches!(scope, Admin | Employee) {
             // B's own company in the path, A's record after it.
@@ -299,7 +362,8 @@ async fn isolation_over_every_route(backend: Backend) {
             Admin => vec![("A's admin", a_admin)],
             Employee => vec![("A's employee", a_e1)],
             AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
-            TokenAdmin => vec![("A's admin", a_admin)],
+            TokenAdmin | TokenCompany => vec![("A's admin", a_admin)],
+            TokenEmployee => vec![("A's employee", a_e1)],
         };
         for (who, token) in callers {
             let (status, _, body) = call(&agent, method, &path, Some(token), "").await;

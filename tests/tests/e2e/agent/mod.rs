@@ -10,7 +10,9 @@
 //! - [`events`]: server-sent events, resumption and their scope;
 //! - [`restart`]: a restarted agent keeps everything;
 //! - [`vc_api`]: the W3C VC API: issue as one's own company, verify
-//!   credentials and presentations, every check named.
+//!   credentials and presentations, every check named;
+//! - [`holding`]: credentials held in employees' sub-wallets, presentation
+//!   requests answered and checked.
 
 use idelta_tests::agent::TestAgent;
 use serde_json::Value;
@@ -43,6 +45,7 @@ macro_rules! on_both_backends {
 
 mod behaviour;
 mod events;
+mod holding;
 mod isolation;
 mod restart;
 mod tokens;
