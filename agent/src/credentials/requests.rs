@@ -324,7 +324,15 @@ impl<'a> Verifier<'a> {
                 (k.clone(), cs)
             })
             .collect();
-        report.check("request.query", dcql::check_response(&query, &candidates));
+        let unread =
+            entries.iter().find(|(k, v)| !presented.contains_key(*k) && v.as_array().is_some_and(|a| !a.is_empty()));
+        let query_met = match unread {
+            Some((k, _)) => {
+                Err(format!("credential query `{k}`: no presentation under it verified, so its claims are not known"))
+            }
+            None => dcql::check_response(&query, &candidates),
+        };
+        report.check("request.query", query_met);
 
         // Single use: the first response marks the request, with its event.
         let mut tx = self.db.pool().begin().await.map_err(db_error)?;
