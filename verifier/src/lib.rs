@@ -19,6 +19,7 @@ pub mod report;
 pub mod resolver;
 pub mod schema;
 pub mod sd_jwt;
+pub mod status;
 
 pub use report::{Check, Report};
 pub use resolver::{DidKeyResolver, KeyResolver, Relationship, ResolvedKey, ResolverError};
