@@ -3,10 +3,10 @@
 //! that employee's sub-wallet only; the employee lists, reads and deletes
 //! it; a company acting as verifier makes a DCQL presentation request, the
 //! employee answers it, and the verifier's report names every check. A
-//! wrong challenge, a wrong domain, a replayed response, a tampered claim,
-//! a presentation signed by a key that is not the holder's and an unmet
-//! query are each refused with the failing check named; companies reach
-//! only their own requests.
+//! wrong challenge, a wrong domain, a replayed response, an expired
+//! request, a tampered claim, a presentation signed by a key that is not
+//! the holder's and an unmet query are each refused with the failing check
+//! named; companies reach only their own requests.
 
 use super::Tenant;
 use idelta_issuer::data_integrity::{add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
@@ -230,6 +230,19 @@ async fn request_answer_verify(backend: Backend) {
         assert_eq!(report["verified"], false, "{what}: {report}");
         assert!(failed(&report).contains(&named.to_owned()), "{what}: {report}");
     }
+
+    // An expired request: its answer is refused with request.expiry named
+    // (the expiry is moved into the past in the agent's database).
+    let request = new_request(employment_query(a.did())).await;
+    let vp_token = answer(a.token(0).to_owned(), request.clone()).await;
+    let db = idelta_agent::db::Db::connect(&agent.db_url).await.expect("agent database");
+    sqlx::query("UPDATE presentation_requests SET expires_at = 0 WHERE id = $1")
+        .bind(request["id"].as_str().expect("id"))
+        .execute(db.pool())
+        .await
+        .expect("expire the request");
+    let report = check(request, vp_token).await;
+    assert_eq!(failed(&report), vec!["request.expiry".to_owned()], "{report}");
 
     // A tampered claim breaks the signatures.
     let request = new_request(employment_query(a.did())).await;
