@@ -28,14 +28,17 @@
 //! `VerifiablePresentation` whose `eddsa-rdfc-2022` proof (`authentication`,
 //! `challenge` = nonce, `domain`) is signed by the employee's `did:key` in
 //! its sub-wallet; an SD-JWT VC as a compact SD-JWT revealing only the
-//! claims asked for, with a Key Binding JWT (`aud` = domain, `nonce`). The
-//! answer is OpenID4VP's `{"vp_token": {"<query id>": [<presentation>]}}`.
+//! claims asked for, with a Key Binding JWT (`aud` = domain, `nonce`). A
+//! `bbs-2023` credential goes into the VP as a derived proof revealing only
+//! the claims asked for (plus its mandatory pointers and the subject id).
+//! The answer is OpenID4VP's `{"vp_token": {"<query id>": [<presentation>]}}`.
 
 use super::{invalid, time_of, CredentialError, Credentials, Result};
 use crate::db::companies::Company;
 use crate::events::Events;
 use crate::ids::new_id;
 use crate::tenants::{Page, TenantError, MAX_PAGE};
+use idelta_issuer::bbs_2023;
 use idelta_issuer::data_integrity::{self, add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
 use idelta_issuer::sd_jwt::{self, Jwk, KeyBinding};
 use idelta_types::{Did, PublicKey};
@@ -233,11 +236,20 @@ fn offer(held: &HeldCredential) -> Option<Offer> {
 
 /// The credential to put in a Data Integrity presentation revealing
 /// `pointers`: an EdDSA-secured credential as it is (its proof covers the
-/// whole document). This is where a `bbs-2023` base proof is to be turned
-/// into a derived proof selecting `pointers` (plus its mandatory pointers).
-fn presentable(credential: &Value, _pointers: &[String]) -> Result<Value> {
+/// whole document); for a `bbs-2023` base proof, a derived proof revealing
+/// the pointers asked for, the subject's `id` (so that holder binding can
+/// be checked) and the issuer's mandatory pointers, with the verifier's
+/// nonce as presentation header.
+fn presentable(credential: &Value, pointers: &[String], nonce: &str) -> Result<Value> {
     match credential.pointer("/proof/cryptosuite").and_then(Value::as_str) {
-        Some("bbs-2023") => Err(invalid("presenting bbs-2023 credentials (derived proofs) is not available yet")),
+        Some(bbs_2023::CRYPTOSUITE) => {
+            let mut selected = pointers.to_vec();
+            if credential.pointer("/credentialSubject/id").is_some() {
+                selected.push("/credentialSubject/id".into());
+            }
+            bbs_2023::derive(credential, &selected, nonce.as_bytes())
+                .map_err(|e| CredentialError::Presentation(format!("bbs-2023 derived proof: {e}")))
+        }
         _ => Ok(credential.clone()),
     }
 }
@@ -443,7 +455,7 @@ impl Credentials {
                             "@context": [contexts::CREDENTIALS_V2],
                             "type": ["VerifiablePresentation"],
                             "holder": employee.did,
-                            "verifiableCredential": [presentable(&held.credential, &pick.pointers)?],
+                            "verifiableCredential": [presentable(&held.credential, &pick.pointers, &ask.nonce)?],
                         });
                         let options = ProofOptions {
                             cryptosuite: Cryptosuite::EddsaRdfc2022,
@@ -525,6 +537,40 @@ mod tests {
         assert_eq!(h.credential, Value::String(compact.clone()), "kept as the compact string");
         let o = offer(&h).unwrap();
         assert_eq!(o.claims["role"], "engineer", "the matcher sees the disclosed claims");
+    }
+
+    /// A bbs-2023 credential is presented as a derived proof revealing the
+    /// claims asked for and the subject id, bound to the nonce, and nothing
+    /// else; an EdDSA credential as it is.
+    #[tokio::test]
+    async fn bbs_credentials_are_presented_as_derived_proofs() {
+        use idelta_verifier::bbs_2023::{verify, Expectations};
+        let key = bbs_2023::BbsSecretKey::generate().unwrap();
+        let mb = key.public_key_multibase();
+        let issuer = format!("did:key:{mb}");
+        let vc = json!({
+            "@context": [contexts::CREDENTIALS_V2, contexts::IDELTA_V1],
+            "type": ["VerifiableCredential", "EmployeeCredential"],
+            "issuer": issuer,
+            "validFrom": "2025-01-01T00:00:00Z",
+            "credentialSubject": { "id": "did:key:z6MkHolder", "role": "engineer", "employeeId": "E-7" },
+        });
+        let options = bbs_2023::BaseProofOptions {
+            verification_method: format!("{issuer}#{mb}"),
+            mandatory_pointers: vec!["/issuer".into()],
+        };
+        let secured = bbs_2023::add_base_proof(vc, &options, &key).unwrap();
+        let derived = presentable(&secured, &["/credentialSubject/role".into()], "n-1").unwrap();
+        assert_eq!(derived["credentialSubject"], json!({ "id": "did:key:z6MkHolder", "role": "engineer" }));
+        let now = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let expected = Expectations { presentation_header: Some(b"n-1".to_vec()), now };
+        let report = verify(&derived, &DidKeyResolver, &expected).await;
+        assert!(report.verified, "{report:?}");
+        let other_nonce = Expectations { presentation_header: Some(b"n-2".to_vec()), now };
+        assert!(!verify(&derived, &DidKeyResolver, &other_nonce).await.verified);
+
+        let eddsa = json!({ "proof": { "cryptosuite": "eddsa-rdfc-2022" }, "credentialSubject": { "salary": 1 } });
+        assert_eq!(presentable(&eddsa, &["/credentialSubject/role".into()], "n").unwrap(), eddsa);
     }
 
     /// The SD-JWT path of [`Credentials::present`]: the DCQL query picks
