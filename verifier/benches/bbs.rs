@@ -106,15 +106,6 @@ fn throughput(proofs: &[Value], threads: usize, secs: u64) -> (f64, f64) {
     (done as f64 / start.elapsed().as_secs_f64(), done as f64 * 1e9 / cpu_ns.max(1) as f64)
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().build().unwrap()
 }
@@ -137,7 +128,7 @@ fn main() {
     let proofs = derived_proofs(64);
     for &t in &threads {
         let (wall, cpu) = throughput(&proofs, t, secs);
-        println!("threads {t:>2}: {wall:>8.0} verifications/s ({cpu:.0} per CPU-second; load {})", loadavg());
+        println!("threads {t:>2}: {wall:>8.0} verifications/s ({cpu:.0} per CPU-second)");
     }
 
     let doc = proofs[0].as_object().unwrap();
