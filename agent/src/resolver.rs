@@ -10,20 +10,18 @@
 //! Every verification sees the DID's document as of a signed tree head
 //! fetched after the verification began, exactly as if it resolved the DID
 //! itself, but without paying for a resolution each time: proved
-//! documents are remembered with the tree head they were proved against,
-//! and reused while the ledger's current head is that same tree (an
-//! append-only log that has not grown cannot have changed a DID). Heads are
-//! fetched once for every lookup that arrived before the fetch started, so
-//! concurrent verifications share one `GET /v1/log/sth` instead of making
-//! one each. Any write to the ledger (a rotation included) grows the tree,
-//! and the next verification resolves again: there is no staleness window.
+//! documents are remembered with the tree they were proved against, and
+//! reused while the ledger's current signed tree head (`GET /v1/log/sth`,
+//! one small answer whose signature the client checks) names that same
+//! tree: an append-only log that has not grown cannot have changed a DID.
+//! Any write to the ledger (a rotation included) grows the tree, and the
+//! next verification resolves again: there is no staleness window.
 
 use futures::future::BoxFuture;
 use idelta_ledger_node::client::{ClientError, LedgerClient};
 use idelta_types::{Did, DidDocument, PublicKey};
 use idelta_verifier::{DidKeyResolver, KeyResolver, Relationship, ResolvedKey, ResolverError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Most DID documents remembered; past it the cache starts over.
@@ -46,11 +44,6 @@ struct Tree {
 
 #[derive(Debug, Default)]
 struct Cache {
-    /// Arrival order: a lookup takes a ticket when it arrives, a head fetch
-    /// one when it starts.
-    tickets: AtomicU64,
-    /// The latest tree and the ticket its head fetch took when it started.
-    head: tokio::sync::Mutex<Option<(u64, Tree)>>,
     /// Active DID documents by DID, each with the tree it was proved against.
     documents: parking_lot::Mutex<HashMap<String, (Tree, Arc<DidDocument>)>>,
 }
@@ -61,22 +54,11 @@ impl LedgerKeyResolver {
         LedgerKeyResolver { client, cache: Arc::default() }
     }
 
-    /// The ledger's tree as of a signed head fetched after this call began
-    /// (its signature checked by the client). One fetch serves every call
-    /// that arrived before it started.
+    /// The ledger's current tree, from a signed tree head fetched now (its
+    /// signature checked by the client).
     async fn current_tree(&self) -> Result<Tree, ResolverError> {
-        let arrived = self.cache.tickets.fetch_add(1, Ordering::SeqCst);
-        let mut latest = self.cache.head.lock().await;
-        if let Some((started, tree)) = latest.as_ref() {
-            if *started > arrived {
-                return Ok(tree.clone());
-            }
-        }
-        let started = self.cache.tickets.fetch_add(1, Ordering::SeqCst);
         let sth = self.client.sth().await.map_err(|e| ResolverError::Failed(e.to_string()))?;
-        let tree = Tree { size: sth.tree_size, root: sth.sha256_root_hash };
-        *latest = Some((started, tree.clone()));
-        Ok(tree)
+        Ok(Tree { size: sth.tree_size, root: sth.sha256_root_hash })
     }
 
     /// The DID's active document, proved against the current tree or a

@@ -26,7 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use locspan::{Location, Meta, Span};
+use locspan::Meta;
 use parking_lot::Mutex;
 use sophia_api::quad::Spog;
 use sophia_api::source::QuadSource;
@@ -47,8 +47,11 @@ use super::{Error, Result};
 /// statements collapse as RDF requires.
 pub type Dataset = HashSet<Spog<SimpleTerm<'static>>>;
 
-/// Where a JSON value came from (the JSON-LD crate keeps it on every node).
-type Loc = Location<ArcIri, Span>;
+/// The metadata the JSON-LD crate keeps on every JSON node: none. Source
+/// locations would only improve error messages, and cloning them (an `Arc`
+/// per node, and active contexts are cloned for every type-scoped context)
+/// cost more than the processing itself.
+type Loc = ();
 /// A JSON-LD context definition as the JSON-LD crate reads it.
 type ContextSyntax = json_ld::syntax::context::Value<Loc>;
 /// An active context: what processing a context yields.
@@ -123,8 +126,7 @@ fn json_text(doc: &serde_json::Value) -> Result<String> {
 /// The RDF dataset of the JSON-LD document whose JSON text is `text`.
 fn dataset_of_text(text: &str, policy: Policy) -> Result<Dataset> {
     let base = document_base();
-    let Meta(json, meta) = Json::parse_str(text, |span| Location::new(base.clone(), span))
-        .map_err(|e| Error::Canonicalization(format!("JSON: {e}")))?;
+    let Meta(json, meta) = Json::parse_str(text, |_| ()).map_err(|e| Error::Canonicalization(format!("JSON: {e}")))?;
     // Every context is in memory, so the loader's futures are ready at once:
     // blocking here never waits on I/O, and callers need not be async.
     let quads = futures::executor::block_on(quads(json, meta, base, policy))?;
@@ -161,8 +163,7 @@ async fn quads(mut json: Json<Loc>, meta: Loc, base: ArcIri, policy: Policy) -> 
         )
         .await
         .map_err(|e| failed("expansion", &e.into_value()))?;
-    let mut generator = rdf_types::generator::Blank::new()
-        .with_metadata(Location::new(ArcIri::new_unchecked(Arc::from("x-bnode-gen://")), Span::default()));
+    let mut generator = rdf_types::generator::Blank::new().with_metadata(());
     expanded.relabel_and_canonicalize_with(&mut vocabulary, &mut generator);
     let quads = expanded
         .rdf_quads_full(&mut vocabulary, &mut generator, options.rdf_direction, options.produce_generalized_rdf)
@@ -218,8 +219,7 @@ fn parsed_contexts() -> &'static [(&'static str, ParsedContext)] {
         BUNDLED
             .iter()
             .map(|(url, doc)| {
-                let iri = ArcIri::new_unchecked(Arc::from(*url));
-                let parsed = Json::parse_str(doc, |span| Location::new(iri.clone(), span)).map_err(|e| e.to_string());
+                let parsed = Json::parse_str(doc, |_| ()).map_err(|e| e.to_string());
                 (*url, parsed)
             })
             .collect()
