@@ -271,4 +271,26 @@ impl LedgerAccess {
         wallet_sign(&mut tx, wallet, Holder::Company, key_id, vm.to_owned()).await?;
         self.endorse_and_submit(tx).await
     }
+
+    /// Writes a new version of the ledger object `{endorser}/{kind}/{name}`
+    /// authored by the operator's endorser DID itself: what the consortium
+    /// publishes for everyone (the credential schemas). An author holding a
+    /// role writes without an endorsement, so this fails with
+    /// [`LedgerError::NotReady`] until a trustee has granted the role.
+    pub async fn put_object_as_operator(&self, put: &ObjectPut) -> Result<Receipt, LedgerError> {
+        let lock = self.authors.lock().entry(self.endorser.clone()).or_default().clone();
+        let _turn = lock.lock().await;
+        let info = self.client.author(&self.endorser).await?;
+        if info.role.is_none() {
+            return Err(LedgerError::NotReady(format!(
+                "the operator's endorser DID {} holds no role yet; a trustee runs: idelta role grant --did {} --role endorser",
+                self.endorser, self.endorser
+            )));
+        }
+        let mut tx =
+            SignedTransaction::new(TxType::ObjectPut, self.endorser.clone(), info.seq + 1, put, None).map_err(build)?;
+        wallet_sign(&mut tx, &self.operator, Holder::Company, &self.endorser_key, self.endorser.with_fragment("key-1"))
+            .await?;
+        Ok(self.client.submit(&tx).await?)
+    }
 }

@@ -90,5 +90,6 @@ pub async fn start(config: AgentConfig) -> Result<AppState, StartError> {
     );
     webhooks.start(&events);
     let credentials = Arc::new(crate::credentials::Credentials::new(Arc::clone(&tenants)));
+    crate::credentials::schemas::spawn_schema_publication(&credentials);
     Ok(AppState { tenants, credentials, auth, events, webhooks, db, metrics: metrics_handle() })
 }

@@ -14,9 +14,16 @@
 //! longer verifies (its `issuer` check fails): rotation is how a company
 //! retires a key, compromised or not, and the ledger keeps no "valid at
 //! issuance" history for the verifier to rely on.
+//!
+//! The issuance pipeline's stages live in submodules: [`holding`] (holder
+//! binding, and keeping what an employee holds), [`schemas`] (types,
+//! schemas and their ledger objects), and [`sd_jwt`] (securing and
+//! verifying SD-JWT VCs).
 
 pub mod holding;
 pub mod requests;
+pub mod schemas;
+pub mod sd_jwt;
 
 use crate::resolver::LedgerKeyResolver;
 use crate::tenants::{TenantError, Tenants};
@@ -164,13 +171,29 @@ pub struct Credentials {
     /// Issuer and holder keys for verification; remembers proved DID
     /// documents while the ledger's tree is unchanged.
     resolver: LedgerKeyResolver,
+    /// Schemas and credential definitions known to be on the ledger.
+    published: schemas::Published,
+}
+
+/// How an issued credential is secured (stage 5).
+#[derive(Clone, Debug)]
+pub enum Securing {
+    /// A Data Integrity proof with this cryptosuite.
+    DataIntegrity(Cryptosuite),
+    /// An SD-JWT VC (`dc+sd-jwt`) with these JSON pointers into
+    /// `credentialSubject` selectively disclosable (`None`: every top-level
+    /// claim but `id`), answered as an `EnvelopedVerifiableCredential`.
+    SdJwt {
+        /// JSON pointers of the claims the holder may disclose selectively.
+        disclosable: Option<Vec<String>>,
+    },
 }
 
 impl Credentials {
     /// The service over `tenants`.
     pub fn new(tenants: Arc<Tenants>) -> Credentials {
         let resolver = LedgerKeyResolver::new(tenants.ledger().client().clone());
-        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver }
+        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver, published: Default::default() }
     }
 
     /// The `assertionMethod` id under which the company DID's current key
@@ -217,7 +240,7 @@ impl Credentials {
         &self,
         company: &str,
         credential: Value,
-        suite: Cryptosuite,
+        securing: Securing,
         holder: Option<&holding::HolderOption>,
         now_ms: i64,
     ) -> Result<Value> {
@@ -243,24 +266,51 @@ impl Credentials {
         };
         let holder_employee = bound.as_ref().and_then(|b| b.employee.as_deref());
 
+        // Stage 3, schema: a credential of one of idelta's types names and
+        // satisfies its schema; the schema and the company's credential
+        // definition are on the ledger before it is signed.
+        let credential_type = schemas::apply(&mut credential)?;
         let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
         let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
         let public = signer.public_key().to_multibase();
         let verification_method = self.verification_method(&company.did, &company.key_id, &public).await?;
+        if let Some(t) = credential_type {
+            self.anchor_type(&company, t, &verification_method).await?;
+        }
 
-        let options = ProofOptions {
-            cryptosuite: suite,
-            verification_method,
-            proof_purpose: ProofPurpose::AssertionMethod,
-            created: now,
-            challenge: None,
-            domain: None,
+        // Stage 5, securing by format.
+        let credential = match securing {
+            Securing::SdJwt { disclosable } => {
+                let parts = sd_jwt::SdJwtParts {
+                    issuer: &company.did,
+                    kid: &verification_method,
+                    disclosable: disclosable.as_deref(),
+                    holder_jwk: bound.as_ref().and_then(|b| b.jwk()),
+                    // Stage 4 for dc+sd-jwt (revocation): the Token Status
+                    // List claim goes here.
+                    status: None,
+                    now_ms,
+                };
+                sd_jwt::secure(&credential, parts, &signer).await?
+            }
+            Securing::DataIntegrity(suite) => {
+                let options = ProofOptions {
+                    cryptosuite: suite,
+                    verification_method,
+                    proof_purpose: ProofPurpose::AssertionMethod,
+                    created: now,
+                    challenge: None,
+                    domain: None,
+                };
+                add_proof(Value::Object(credential), options, &signer).await.map_err(|e| match e {
+                    data_integrity::Error::Canonicalization(d) => {
+                        invalid(format!("credential cannot be canonicalized: {d}"))
+                    }
+                    data_integrity::Error::NotAnObject => invalid("credential must be a JSON object"),
+                    other => CredentialError::Proof(other),
+                })?
+            }
         };
-        let credential = add_proof(Value::Object(credential), options, &signer).await.map_err(|e| match e {
-            data_integrity::Error::Canonicalization(d) => invalid(format!("credential cannot be canonicalized: {d}")),
-            data_integrity::Error::NotAnObject => invalid("credential must be a JSON object"),
-            other => CredentialError::Proof(other),
-        })?;
 
         // Stage 6, holding: an employee's sub-wallet keeps it.
         if let Some(employee) = holder_employee {
@@ -272,13 +322,19 @@ impl Credentials {
     /// Verifies a credential's Data Integrity proof (`assertionMethod`),
     /// its issuer on the ledger and its validity period at `now_ms`.
     pub async fn verify_credential(&self, credential: &Value, now_ms: i64) -> Report {
+        let enveloped = self.verify_enveloped(credential, sd_jwt::ENVELOPED_CREDENTIAL, None, now_ms);
+        if let Some(report) = enveloped.await {
+            return report;
+        }
         let expected = Expectations {
             purpose: Relationship::AssertionMethod,
             challenge: None,
             domain: None,
             now: time_of(now_ms),
         };
-        verify(credential, &self.resolver(), expected).await
+        let mut report = verify(credential, &self.resolver(), expected).await;
+        idelta_verifier::schema::check(credential, &mut report, "schema");
+        report
     }
 
     /// Verifies a presentation's proof (`authentication`, bound to
@@ -290,8 +346,22 @@ impl Credentials {
         domain: Option<String>,
         now_ms: i64,
     ) -> Report {
+        let binding = Some((challenge.clone(), domain.clone()));
+        let enveloped = self.verify_enveloped(presentation, sd_jwt::ENVELOPED_PRESENTATION, binding, now_ms);
+        if let Some(report) = enveloped.await {
+            return report;
+        }
         let expected = Expectations { purpose: Relationship::Authentication, challenge, domain, now: time_of(now_ms) };
-        verify(presentation, &self.resolver(), expected).await
+        let mut report = verify(presentation, &self.resolver(), expected).await;
+        let embedded = match presentation.get("verifiableCredential") {
+            Some(Value::Array(vcs)) => vcs.iter().collect(),
+            Some(vc) => vec![vc],
+            None => Vec::new(),
+        };
+        for (i, vc) in embedded.into_iter().enumerate() {
+            idelta_verifier::schema::check(vc, &mut report, &format!("credential[{i}].schema"));
+        }
+        report
     }
 }
 

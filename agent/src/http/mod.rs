@@ -14,6 +14,7 @@ mod idempotency;
 mod me;
 mod ops;
 mod presentation_requests;
+mod types;
 mod vc_api;
 mod webhooks;
 
@@ -67,6 +68,7 @@ pub fn now_ms() -> i64 {
         (name = "company admin", description = "A company's admin (company-admin token)."),
         (name = "employee", description = "An employee (employee token)."),
         (name = "any caller", description = "Any authenticated caller."),
+        (name = "public", description = "Anyone, without credentials (credential types, contexts and schemas)."),
     )
 )]
 struct ApiDoc;
@@ -103,6 +105,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(vc_api::router())
         .merge(holder::router())
         .merge(presentation_requests::router())
+        .merge(types::router())
 }
 
 /// Counts requests and their latency by route and status.

@@ -12,6 +12,8 @@ use super::error::{ApiError, Problem};
 use super::extract::{Caller, IdempotencyKey, Json};
 use super::{idempotency, now_ms, AppState};
 use crate::auth::Principal;
+use crate::credentials::holding::SD_JWT_DATA_PREFIX;
+use crate::credentials::Securing;
 use axum::http::StatusCode;
 use axum::response::Response;
 use idelta_issuer::data_integrity::Cryptosuite;
@@ -37,6 +39,46 @@ pub struct IssueOptions {
     /// `{"did": "<did:key or did:idelta>"}`. Sets `credentialSubject.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<crate::credentials::holding::HolderOption>,
+    /// `dc+sd-jwt` for an SD-JWT VC, answered as an
+    /// `EnvelopedVerifiableCredential` (`data:application/dc+sd-jwt,…`);
+    /// absent for a Data Integrity proof (`cryptosuite`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// With `dc+sd-jwt`: JSON pointers into `credentialSubject` of the
+    /// claims the holder may disclose selectively (default: every
+    /// top-level claim but `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosable: Option<Vec<String>>,
+}
+
+impl IssueOptions {
+    /// How to secure the credential: a Data Integrity cryptosuite, or an
+    /// SD-JWT VC; options of the one never apply to the other.
+    fn securing(&self) -> Result<Securing, ApiError> {
+        match self.format.as_deref() {
+            None => {
+                if self.disclosable.is_some() {
+                    return Err(ApiError::BadRequest("options.disclosable needs options.format \"dc+sd-jwt\"".into()));
+                }
+                let suite = match self.cryptosuite.as_deref() {
+                    None => Cryptosuite::EddsaRdfc2022,
+                    Some(s) => s
+                        .parse()
+                        .map_err(|e: idelta_issuer::data_integrity::Error| ApiError::BadRequest(e.to_string()))?,
+                };
+                Ok(Securing::DataIntegrity(suite))
+            }
+            Some(idelta_issuer::sd_jwt::SD_JWT_VC_TYP) if self.cryptosuite.is_none() => {
+                Ok(Securing::SdJwt { disclosable: self.disclosable.clone() })
+            }
+            Some(idelta_issuer::sd_jwt::SD_JWT_VC_TYP) => Err(ApiError::BadRequest(
+                "options.cryptosuite applies to Data Integrity proofs, not to options.format \"dc+sd-jwt\"".into(),
+            )),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "options.format `{other}` is not supported: \"dc+sd-jwt\", or none for a Data Integrity proof"
+            ))),
+        }
+    }
 }
 
 /// A credential to issue.
@@ -56,7 +98,8 @@ pub struct IssueRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssueResponse {
-    /// The credential with its Data Integrity proof.
+    /// The credential with its Data Integrity proof, or an
+    /// `EnvelopedVerifiableCredential` carrying the SD-JWT VC.
     #[schema(value_type = Object)]
     pub verifiable_credential: Value,
 }
@@ -70,7 +113,8 @@ pub struct VerifyCredentialOptions {}
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyCredentialRequest {
-    /// A credential secured with a Data Integrity proof.
+    /// A credential secured with a Data Integrity proof, or an
+    /// `EnvelopedVerifiableCredential` (`data:application/dc+sd-jwt,…`).
     #[schema(value_type = Object)]
     pub verifiable_credential: Value,
     /// Verification options.
@@ -95,7 +139,9 @@ pub struct VerifyPresentationOptions {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyPresentationRequest {
-    /// A presentation secured with a Data Integrity proof.
+    /// A presentation secured with a Data Integrity proof, or an
+    /// `EnvelopedVerifiablePresentation` (`data:application/dc+sd-jwt,…`,
+    /// with its Key Binding JWT).
     #[schema(value_type = Object)]
     pub verifiable_presentation: Value,
     /// Verification options.
@@ -146,13 +192,19 @@ impl From<Report> for VerifyResponse {
 fn object(value: &Value, member: &str) -> Result<(), ApiError> {
     if value.is_object() {
         Ok(())
+    } else if value.is_string() {
+        Err(ApiError::BadRequest(format!(
+            "{member} must be a JSON object: send an SD-JWT VC enveloped, as {{\"type\": \"Enveloped{}\", \"id\": \"{SD_JWT_DATA_PREFIX}<sd-jwt>\"}} (VC Data Model 2.0 §4.13)",
+            if member == "verifiablePresentation" { "VerifiablePresentation" } else { "VerifiableCredential" }
+        )))
     } else {
         Err(ApiError::BadRequest(format!("{member} must be a JSON object")))
     }
 }
 
 /// Issue a credential as the caller's company, secured with a Data
-/// Integrity proof signed by the company DID's current key.
+/// Integrity proof, or as an SD-JWT VC (`options.format: "dc+sd-jwt"`,
+/// answered enveloped), signed by the company DID's current key.
 #[utoipa::path(post, path = "/vc-api/credentials/issue", tag = "company admin", request_body = IssueRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a retry")),
     responses((status = 201, body = IssueResponse), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -168,14 +220,11 @@ async fn issue(
     let Principal::CompanyAdmin { company } = &caller.0 else {
         return Err(ApiError::Forbidden("only a company admin may issue credentials, as its company".into()));
     };
-    let suite: Cryptosuite = match body.options.cryptosuite.as_deref() {
-        None => Cryptosuite::EddsaRdfc2022,
-        Some(s) => s.parse().map_err(|e: idelta_issuer::data_integrity::Error| ApiError::BadRequest(e.to_string()))?,
-    };
+    let securing = body.options.securing()?;
     let now = now_ms();
     idempotency::once(&state, &format!("{company}/vc-api/issue"), key, &body, now, || async {
-        let vc =
-            state.credentials.issue(company, body.credential.clone(), suite, body.options.holder.as_ref(), now).await?;
+        let holder = body.options.holder.as_ref();
+        let vc = state.credentials.issue(company, body.credential.clone(), securing.clone(), holder, now).await?;
         Ok((StatusCode::CREATED, IssueResponse { verifiable_credential: vc }))
     })
     .await

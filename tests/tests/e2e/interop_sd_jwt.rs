@@ -2,6 +2,9 @@
 //! OpenWallet Foundation's `@sd-jwt/sd-jwt-vc` 0.19 and the Python
 //! reference `sd-jwt` 0.10, both ways, with tampered copies refused.
 //!
+//! The agent's own SD-JWT VCs (issued through the VC API, the issuer key
+//! taken from idelta's ledger resolver) verify with both libraries too.
+//!
 //! The peers live in `tests/interop/sd-jwt/` and `scripts/test.sh` installs
 //! them (`npm ci`, a `.venv`). Without them a test prints a notice and
 //! passes, unless `IDELTA_REQUIRE_INTEROP` is set, when it fails.
@@ -88,7 +91,17 @@ async fn peers_verify(
     issuer_jwk: &Jwk,
     binding: Option<(&str, &str)>,
 ) -> Vec<(&'static str, Value)> {
-    let mut input = json!({ "presentation": presentation, "issuerJwk": issuer_jwk, "now": T0 + 10 });
+    peers_verify_at(presentation, issuer_jwk, binding, T0 + 10).await
+}
+
+/// [`peers_verify`] at `now` (seconds since the epoch).
+async fn peers_verify_at(
+    presentation: &str,
+    issuer_jwk: &Jwk,
+    binding: Option<(&str, &str)>,
+    now: i64,
+) -> Vec<(&'static str, Value)> {
+    let mut input = json!({ "presentation": presentation, "issuerJwk": issuer_jwk, "now": now });
     if let Some((aud, nonce)) = binding {
         input["aud"] = json!(aud);
         input["nonce"] = json!(nonce);
@@ -289,4 +302,65 @@ async fn the_js_library_issues_and_idelta_verifies() {
     let forged = format!("{}.{rest}~", URL_SAFE_NO_PAD.encode(header.to_string()));
     let (report, _) = verify(&forged, &DidKeyResolver, &now).await;
     assert_eq!(names(&report), ["signature"]);
+}
+
+/// The clock: the agent issues at the present time.
+#[allow(clippy::disallowed_methods)]
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// The agent issues an SD-JWT VC through the VC API (`dc+sd-jwt`); both
+/// reference libraries verify it, and a presentation of it with a Key
+/// Binding JWT, given the issuer key that idelta's resolver finds on the
+/// ledger (proof checked) for the token's `kid`; a flipped signature byte
+/// is refused by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_issues_and_the_reference_libraries_verify() {
+    if !js_available() && !py_available() {
+        return;
+    }
+    use idelta_tests::agent::{Backend, TestAgent};
+    use idelta_verifier::{KeyResolver as _, Relationship};
+    let Some(agent) = TestAgent::start(Backend::Sqlite).await else { return };
+    let (_, admin) = agent.register_company("Acme Anvils").await;
+    let holder = TestSigner::from_seed([33; 32]);
+    let body = json!({
+        "credential": {
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://idelta.example/contexts/v1"],
+            "type": ["VerifiableCredential", "EmployeeCredential"],
+            "credentialSubject": { "employer": "Acme Anvils", "employeeId": "E-1843", "role": "analyst" },
+        },
+        "options": { "format": "dc+sd-jwt", "holder": { "did": holder.did_key() } },
+    });
+    let (status, _, issued) =
+        agent.request(reqwest::Method::POST, "/vc-api/credentials/issue", Some(&admin), Some(&body)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{issued}");
+    let id = issued["verifiableCredential"]["id"].as_str().unwrap();
+    let sd_jwt = id.strip_prefix("data:application/dc+sd-jwt,").unwrap().to_owned();
+
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(sd_jwt.split('.').next().unwrap()).unwrap()).unwrap();
+    let kid = header["kid"].as_str().unwrap();
+    let resolver = idelta_agent::resolver::LedgerKeyResolver::new(agent.ledger.client.clone());
+    let resolved = resolver.resolve_key(kid, Relationship::AssertionMethod).await.unwrap();
+    let issuer_jwk = Jwk::from_public_key(&resolved.key).unwrap();
+    let at = now().unix_timestamp();
+
+    for (peer, answer) in peers_verify_at(&sd_jwt, &issuer_jwk, None, at).await {
+        assert_eq!(answer["verified"], true, "{peer}: {answer}");
+        let c = &answer["claims"];
+        assert_eq!((c["employer"].as_str(), c["employeeId"].as_str()), (Some("Acme Anvils"), Some("E-1843")), "{peer}");
+        assert_eq!(c["vct"], "https://idelta.example/schemas/EmployeeCredential", "{peer}: {answer}");
+    }
+    let kb = KeyBinding { aud: AUD, nonce: NONCE, iat: now(), signer: &holder };
+    let bound = present(&sd_jwt, &["employeeId"], Some(kb)).await.unwrap();
+    for (peer, answer) in peers_verify_at(&bound, &issuer_jwk, Some((AUD, NONCE)), at).await {
+        assert_eq!(answer["verified"], true, "{peer}: {answer}");
+        assert_eq!(answer["claims"]["employeeId"], "E-1843", "{peer}: {answer}");
+        assert!(answer["claims"].get("role").is_none(), "{peer} sees an undisclosed claim: {answer}");
+    }
+    for (peer, answer) in peers_verify_at(&flip_signature_byte(&sd_jwt), &issuer_jwk, None, at).await {
+        assert_eq!(answer["verified"], false, "{peer} accepted a flipped signature: {answer}");
+    }
 }

@@ -41,6 +41,10 @@ enum Scope {
     /// refused, and another company's record is "not found", like one that
     /// does not exist.
     TokenCompany,
+    /// Anyone, without credentials (credential types, contexts and
+    /// schemas): every caller gets the same answer, and an unknown id in
+    /// the path is not found.
+    Public,
 }
 
 use Scope::*;
@@ -82,6 +86,9 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ("POST", "/v1/me/presentations", TokenEmployee, DCQL_ASK),
     ("POST", "/v1/presentation-requests", TokenCompany, DCQL_REQUEST),
     ("GET", "/v1/presentation-requests/{request}", TokenCompany, ""),
+    ("GET", "/contexts/v1", Public, ""),
+    ("GET", "/schemas/{type}", Public, ""),
+    ("GET", "/v1/credential-types", Public, ""),
     ("POST", "/v1/presentation-requests/{request}/responses", TokenCompany, r#"{"vp_token":{}}"#),
 ];
 
@@ -216,6 +223,7 @@ async fn isolation_over_every_route(backend: Backend) {
         ("webhook", a_webhook.0.clone()),
         ("credential", a_credential.clone()),
         ("request", a_request.clone()),
+        ("type", "EmployeeCredential".to_owned()),
     ]
     .into();
     let unknown_ids: BTreeMap<&str, String> = [
@@ -224,6 +232,7 @@ async fn isolation_over_every_route(backend: Backend) {
         ("webhook", "wh-00000000000000000000000000".to_owned()),
         ("credential", "cr-00000000000000000000000000".to_owned()),
         ("request", "pr-00000000000000000000000000".to_owned()),
+        ("type", "NoSuchCredential".to_owned()),
     ]
     .into();
     // B's company with A's other ids: a tenant's own path naming another
@@ -238,6 +247,21 @@ async fn isolation_over_every_route(backend: Backend) {
     for &(method, template, scope, body) in ROUTES {
         let body = &body.replace("{a_did}", a.did());
         let path = fill(template, &a_ids);
+        if scope == Public {
+            // Published for anyone: the same answer with or without a token.
+            let open = call(&agent, method, &path, None, body).await;
+            assert_eq!(open.0, StatusCode::OK, "{method} {path} without credentials: {}", open.2);
+            for token in [a_admin, b_admin, b_e1] {
+                let answer = call(&agent, method, &path, Some(token), body).await;
+                assert_eq!(answer.0, StatusCode::OK, "{method} {path}: {}", answer.2);
+            }
+            if !params(template).is_empty() {
+                let unknown = call(&agent, method, &fill(template, &unknown_ids), None, body).await;
+                assert_problem(&unknown, &[404], &format!("{method} {template} with unknown ids"));
+            }
+            covered.insert((method, template));
+            continue;
+        }
         let refusers: Vec<(&str, &str)> = match scope {
             Operator => {
                 vec![("A's admin", a_admin), ("A's employee", a_e1), ("B's admin", b_admin), ("B's employee", b_e1)]
@@ -250,7 +274,7 @@ async fn isolation_over_every_route(backend: Backend) {
                 ("A's other employee", a_e2),
             ],
             Employee => vec![("B's admin", b_admin), ("B's employee", b_e1), ("A's other employee", a_e2)],
-            AnyCaller => vec![],
+            AnyCaller | Public => vec![],
             TokenAdmin => vec![
                 ("B's admin", b_admin),
                 ("B's employee", b_e1),
@@ -363,6 +387,7 @@ async fn isolation_over_every_route(backend: Backend) {
             Employee => vec![("A's employee", a_e1)],
             AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
             TokenAdmin | TokenCompany => vec![("A's admin", a_admin)],
+            Public => vec![],
             TokenEmployee => vec![("A's employee", a_e1)],
         };
         for (who, token) in callers {

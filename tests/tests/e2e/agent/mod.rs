@@ -9,6 +9,9 @@
 //!   rotation, `/v1/me`, operations and docs;
 //! - [`events`]: server-sent events, resumption and their scope;
 //! - [`restart`]: a restarted agent keeps everything;
+//! - [`types`]: credential types: served contexts and schemas, schema
+//!   validation, schemas and credential definitions on the ledger;
+//! - [`sd_jwt`]: SD-JWT VC through the VC API, enveloped;
 //! - [`vc_api`]: the W3C VC API: issue as one's own company, verify
 //!   credentials and presentations, every check named;
 //! - [`holding`]: credentials held in employees' sub-wallets, presentation
@@ -48,7 +51,9 @@ mod events;
 mod holding;
 mod isolation;
 mod restart;
+mod sd_jwt;
 mod tokens;
+mod types;
 mod vc_api;
 
 /// A company with its admin token and employees (with their tokens).
