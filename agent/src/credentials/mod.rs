@@ -326,15 +326,22 @@ impl Credentials {
         if let Some(report) = enveloped.await {
             return report;
         }
-        let expected = Expectations {
-            purpose: Relationship::AssertionMethod,
-            challenge: None,
-            domain: None,
-            now: time_of(now_ms),
-        };
-        let mut report = verify(credential, &self.resolver(), expected).await;
+        let mut report = self.verify_credential_proof(credential, now_ms).await;
         idelta_verifier::schema::check(credential, &mut report, "schema");
         report
+    }
+
+    /// The proof checks of a Data Integrity credential, by cryptosuite:
+    /// `bbs-2023` derived proofs (`verifier::bbs_2023`, no presentation
+    /// header required) or the EdDSA suites.
+    async fn verify_credential_proof(&self, credential: &Value, now_ms: i64) -> Report {
+        let now = time_of(now_ms);
+        if idelta_verifier::bbs_2023::is_bbs_2023(credential) {
+            let expected = idelta_verifier::bbs_2023::Expectations { presentation_header: None, now };
+            return idelta_verifier::bbs_2023::verify(credential, &self.resolver(), &expected).await;
+        }
+        let expected = Expectations { purpose: Relationship::AssertionMethod, challenge: None, domain: None, now };
+        verify(credential, &self.resolver(), expected).await
     }
 
     /// Verifies a presentation's proof (`authentication`, bound to

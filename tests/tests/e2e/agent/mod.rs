@@ -12,6 +12,7 @@
 //! - [`types`]: credential types: served contexts and schemas, schema
 //!   validation, schemas and credential definitions on the ledger;
 //! - [`sd_jwt`]: SD-JWT VC through the VC API, enveloped;
+//! - [`bbs`]: bbs-2023 derived proofs verified through the VC API;
 //! - [`vc_api`]: the W3C VC API: issue as one's own company, verify
 //!   credentials and presentations, every check named;
 //! - [`holding`]: credentials held in employees' sub-wallets, presentation
@@ -46,6 +47,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod bbs;
 mod behaviour;
 mod events;
 mod holding;

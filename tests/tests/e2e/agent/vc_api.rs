@@ -42,13 +42,15 @@ async fn issue(agent: &TestAgent, token: &str, credential: Value, suite: &str) -
     body["verifiableCredential"].clone()
 }
 
-async fn verify(agent: &TestAgent, token: &str, vc: &Value) -> Value {
+/// The answer of `POST /vc-api/credentials/verify` (200 whatever the outcome).
+pub(super) async fn verify(agent: &TestAgent, token: &str, vc: &Value) -> Value {
     let (status, _, body) = post(agent, VERIFY, Some(token), &json!({ "verifiableCredential": vc })).await;
     assert_eq!(status, StatusCode::OK, "verify: {body}");
     body
 }
 
-fn names(list: &Value) -> Vec<&str> {
+/// The names in a list of checks or errors (strings or `{name, …}`).
+pub(super) fn names(list: &Value) -> Vec<&str> {
     list.as_array().expect("array").iter().map(|c| c.as_str().or_else(|| c["name"].as_str()).expect("name")).collect()
 }
 
