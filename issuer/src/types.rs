@@ -43,28 +43,24 @@ impl CredentialType {
     }
 }
 
+/// A bundled type: its schema is `schemas/{name}.json` with `$id`
+/// `{SCHEMA_BASE}{name}` (a test checks that the two agree).
+macro_rules! bundled {
+    ($name:literal) => {
+        CredentialType {
+            name: $name,
+            schema_id: concat!("https://idelta.example/schemas/", $name),
+            schema: include_str!(concat!("../schemas/", $name, ".json")),
+        }
+    };
+}
+
 /// Every credential type idelta issues.
 pub const TYPES: [CredentialType; 4] = [
-    CredentialType {
-        name: "EmployeeCredential",
-        schema_id: "https://idelta.example/schemas/EmployeeCredential",
-        schema: include_str!("../schemas/EmployeeCredential.json"),
-    },
-    CredentialType {
-        name: "BenefitOwnershipCredential",
-        schema_id: "https://idelta.example/schemas/BenefitOwnershipCredential",
-        schema: include_str!("../schemas/BenefitOwnershipCredential.json"),
-    },
-    CredentialType {
-        name: "VoterEligibilityCredential",
-        schema_id: "https://idelta.example/schemas/VoterEligibilityCredential",
-        schema: include_str!("../schemas/VoterEligibilityCredential.json"),
-    },
-    CredentialType {
-        name: "DeviceAttestationCredential",
-        schema_id: "https://idelta.example/schemas/DeviceAttestationCredential",
-        schema: include_str!("../schemas/DeviceAttestationCredential.json"),
-    },
+    bundled!("EmployeeCredential"),
+    bundled!("BenefitOwnershipCredential"),
+    bundled!("VoterEligibilityCredential"),
+    bundled!("DeviceAttestationCredential"),
 ];
 
 /// The type named `name`.
