@@ -18,7 +18,8 @@
 //!   Integrity 1.0 §2.1).
 //!
 //! A presentation's embedded credentials are verified too, their checks
-//! named `credential[i].<check>`. Time is a parameter; contexts are bundled
+//! named `credential[i].<check>`; a `bbs-2023` derived credential among
+//! them goes to [`crate::bbs_2023`]. Time is a parameter; contexts are bundled
 //! and never fetched.
 
 use idelta_issuer::data_integrity::{hash_data, proof_configuration, Cryptosuite};
@@ -153,13 +154,24 @@ async fn verify_into(
             Some(vc) => vec![vc],
         };
         for (i, vc) in credentials.into_iter().enumerate() {
+            let inner_prefix = format!("{prefix}credential[{i}].");
+            if crate::bbs_2023::is_bbs_2023(vc) {
+                // A derived bbs-2023 credential: its own checks, named
+                // like those of an EdDSA one.
+                let inner = crate::bbs_2023::Expectations { presentation_header: None, now: expected.now };
+                for check in crate::bbs_2023::verify(vc, resolver, &inner).await.checks {
+                    let outcome = if check.passed { Ok(()) } else { Err(check.detail.unwrap_or_default()) };
+                    report.check(&format!("{inner_prefix}{}", check.name), outcome);
+                }
+                continue;
+            }
             let inner = Expectations {
                 purpose: Relationship::AssertionMethod,
                 challenge: None,
                 domain: None,
                 now: expected.now,
             };
-            Box::pin(verify_into(report, &format!("{prefix}credential[{i}]."), vc, resolver, &inner)).await;
+            Box::pin(verify_into(report, &inner_prefix, vc, resolver, &inner)).await;
         }
     }
 }

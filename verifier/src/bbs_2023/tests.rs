@@ -182,3 +182,47 @@ async fn two_disclosures_share_no_linking_bytes_and_reveal_only_the_selection() 
         assert!(shared_windows(secret, &a, 16).is_empty(), "a derived proof leaks base proof bytes");
     }
 }
+
+#[tokio::test]
+async fn presentations_check_embedded_derived_credentials() {
+    use crate::data_integrity::{verify as verify_di, Expectations as DiExpectations};
+    use idelta_issuer::data_integrity::{add_proof, Cryptosuite, ProofOptions, ProofPurpose};
+    use idelta_types::LocalSigner;
+
+    let key = BbsSecretKey::generate().unwrap();
+    let holder = LocalSigner::from_seed([7; 32]);
+    let present = |vc: Value| {
+        let vp = json!({
+            "@context": [contexts::CREDENTIALS_V2],
+            "type": ["VerifiablePresentation"],
+            "holder": holder.did_key(),
+            "verifiableCredential": [vc],
+        });
+        let options = ProofOptions {
+            cryptosuite: Cryptosuite::EddsaRdfc2022,
+            verification_method: holder.did_key_url(),
+            proof_purpose: ProofPurpose::Authentication,
+            created: now(),
+            challenge: Some("c-1".into()),
+            domain: None,
+        };
+        add_proof(vp, options, &holder)
+    };
+    let expected = DiExpectations {
+        purpose: Relationship::Authentication,
+        challenge: Some("c-1".into()),
+        domain: None,
+        now: now(),
+    };
+    let derived = role_only(&issued(&key, None), b"c-1");
+    let vp = present(derived.clone()).await.unwrap();
+    let report = verify_di(&vp, &DidKeyResolver, expected.clone()).await;
+    assert!(report.verified, "{report:?}");
+    assert!(report.passed("credential[0].signature") && report.passed("credential[0].issuer"), "{report:?}");
+
+    let mut tampered = derived;
+    tampered["credentialSubject"]["role"] = json!("administrator");
+    let vp = present(tampered).await.unwrap();
+    let report = verify_di(&vp, &DidKeyResolver, expected).await;
+    assert_eq!(report.failures().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["credential[0].signature"]);
+}
