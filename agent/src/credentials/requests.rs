@@ -27,8 +27,9 @@ use crate::ids::new_id;
 use crate::tenants::TenantError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use idelta_issuer::data_integrity::contexts;
 use idelta_verifier::dcql::{self, Candidate, Query};
-use idelta_verifier::sd_jwt::{self, Expectations};
+use idelta_verifier::sd_jwt::decode_unverified;
 use idelta_verifier::Report;
 use rand::RngCore as _;
 use serde::Serialize;
@@ -36,7 +37,7 @@ use serde_json::{json, Map, Value};
 use sqlx::Row as _;
 use std::collections::BTreeMap;
 
-use super::holding::compact_sd_jwt;
+use super::holding::{compact_sd_jwt, SD_JWT_DATA_PREFIX};
 
 /// How long a presentation request can be answered: ten minutes.
 pub const REQUEST_TTL_MS: i64 = 10 * 60 * 1000;
@@ -245,8 +246,17 @@ impl<'a> Verifier<'a> {
         now_ms: i64,
     ) -> Vec<Presented> {
         if let Some(compact) = compact_sd_jwt(presentation) {
-            let expected = Expectations::new(super::time_of(now_ms)).bound_to(&request.domain, &request.nonce);
-            let (sub, claims) = sd_jwt::verify(compact, &self.credentials.resolver(), &expected).await;
+            // The agent's one SD-JWT path (signature, disclosures, key
+            // binding, status, schema), on the presentation enveloped as VC
+            // 2.0 says; its claims are read once everything verified.
+            let enveloped = json!({
+                "@context": [contexts::CREDENTIALS_V2],
+                "type": super::sd_jwt::ENVELOPED_PRESENTATION,
+                "id": format!("{SD_JWT_DATA_PREFIX}{compact}"),
+            });
+            let (nonce, domain) = (Some(request.nonce.clone()), Some(request.domain.clone()));
+            let sub = self.credentials.verify_presentation(&enveloped, nonce, domain, now_ms).await;
+            let claims = if sub.verified { decode_unverified(compact).ok() } else { None };
             merge(report, prefix, sub);
             return claims
                 .map(|claims| {

@@ -6,7 +6,8 @@
 //! wrong challenge, a wrong domain, a replayed response, an expired
 //! request, a tampered claim, a presentation signed by a key that is not
 //! the holder's and an unmet query are each refused with the failing check
-//! named; companies reach only their own requests.
+//! named; companies reach only their own requests. An SD-JWT VC is
+//! presented disclosing only the claims asked for.
 
 use super::Tenant;
 use idelta_issuer::data_integrity::{add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
@@ -332,4 +333,87 @@ async fn request_answer_verify(backend: Backend) {
     assert_eq!(report["verified"], true, "{report}");
 }
 
-on_both_backends!(issued_to_an_employee_is_held_by_it_only, request_answer_verify);
+/// An SD-JWT VC issued to an employee is held as the compact SD-JWT and
+/// presented disclosing only the claims the query asks for, bound to the
+/// request's nonce and domain by a Key Binding JWT.
+async fn sd_jwt_presentations_disclose_only_what_is_asked(backend: Backend) {
+    let Some(agent) = TestAgent::start(backend).await else { return };
+    let a = Tenant::register(&agent, "Acme Anvils", &["Alice Anvilwright"]).await;
+    let v = Tenant::register(&agent, "Verifying Ventures", &[]).await;
+    let options = json!({ "format": "dc+sd-jwt", "holder": { "employee": a.employee_id(0) } });
+    let body = json!({ "credential": employee_credential(a.did(), "engineer"), "options": options });
+    let (status, _, issued) = post(&agent, ISSUE, &a.admin, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let (_, _, page) = agent.get(HELD, a.token(0)).await;
+    let held = &page["items"][0];
+    assert_eq!(held["format"], "dc+sd-jwt", "{page}");
+    let vct = held["types"][0].as_str().expect("vct").to_owned();
+    let compact = held["credential"].as_str().expect("the compact SD-JWT");
+    assert!(issued["verifiableCredential"]["id"].as_str().is_some_and(|id| id.ends_with(compact)), "{issued}");
+
+    let query = json!({ "credentials": [{
+        "id": "job", "format": "dc+sd-jwt", "meta": { "vct_values": [vct] }, "claims": [{ "path": ["role"] }],
+    }]});
+    let new_request = || {
+        let (agent, admin, query) = (&agent, v.admin.clone(), query.clone());
+        async move {
+            let (status, _, request) = post(agent, REQUESTS, &admin, &json!({ "dcql_query": query })).await;
+            assert_eq!(status, StatusCode::CREATED, "{request}");
+            request
+        }
+    };
+    let present = |request: &Value, nonce: &Value| {
+        let ask = json!({ "dcql_query": request["dcql_query"], "nonce": nonce, "domain": request["domain"] });
+        let (agent, token) = (&agent, a.token(0).to_owned());
+        async move {
+            let (status, _, answer) = post(agent, PRESENT, &token, &ask).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["vp_token"].clone()
+        }
+    };
+    let respond = |request: &Value, vp_token: Value| {
+        let path = format!("{REQUESTS}/{}/responses", request["id"].as_str().expect("id"));
+        let (agent, admin) = (&agent, v.admin.clone());
+        async move {
+            let (status, _, report) = post(agent, &path, &admin, &json!({ "vp_token": vp_token })).await;
+            assert_eq!(status, StatusCode::OK, "{report}");
+            report
+        }
+    };
+
+    let request = new_request().await;
+    let vp_token = present(&request, &request["nonce"]).await;
+    let presentation = vp_token["job"][0].as_str().expect("a compact SD-JWT with a KB-JWT");
+    assert!(presentation.len() < compact.len() + 400, "fewer disclosures than held");
+    let report = respond(&request, vp_token.clone()).await;
+    assert_eq!(report["verified"], true, "{report}");
+    let claims = &report["presented"]["job"][0];
+    assert_eq!(claims["role"], "engineer", "{report}");
+    for hidden in ["employer", "employeeId"] {
+        assert!(claims.get(hidden).is_none(), "{hidden} was disclosed: {claims}");
+    }
+    let checks = report["checks"].to_string();
+    for name in [
+        "vp_token.job[0].holderBinding",
+        "vp_token.job[0].challenge",
+        "vp_token.job[0].domain",
+        "vp_token.job[0].schema",
+        "request.query",
+    ] {
+        assert!(checks.contains(name), "{name} in {checks}");
+    }
+
+    // Another nonce: the challenge check fails; a replay: request.unused.
+    let request = new_request().await;
+    let report = respond(&request, present(&request, &json!("another-nonce")).await).await;
+    assert!(failed(&report).contains(&"vp_token.job[0].challenge".to_owned()), "{report}");
+    assert!(report.to_string().contains("no presentation under it verified"), "{report}");
+    let report = respond(&request, vp_token).await;
+    assert!(failed(&report).contains(&"request.unused".to_owned()), "{report}");
+}
+
+on_both_backends!(
+    issued_to_an_employee_is_held_by_it_only,
+    request_answer_verify,
+    sd_jwt_presentations_disclose_only_what_is_asked
+);
