@@ -35,7 +35,13 @@ pub struct AgentConfig {
     /// A trustee's development key store, to enrol the operator's
     /// endorser DID on a local ledger (`idelta up`).
     pub bootstrap_trustee: Option<DevKeyStore>,
+    /// The agent's public base URL, where verifiers fetch status lists
+    /// (`{public_url}/status-lists/...`); [`DEFAULT_PUBLIC_URL`] when unset.
+    pub public_url: Option<String>,
 }
+
+/// The public base URL when none is configured: the default listen address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8701";
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +95,13 @@ pub async fn start(config: AgentConfig) -> Result<AppState, StartError> {
             .map_err(|e| StartError::Config(format!("webhook client: {e}")))?,
     );
     webhooks.start(&events);
-    let credentials = Arc::new(crate::credentials::Credentials::new(Arc::clone(&tenants)));
+    let status = crate::credentials::status::StatusService::new(
+        db.clone(),
+        Arc::clone(&events),
+        config.public_url.as_deref().unwrap_or(DEFAULT_PUBLIC_URL),
+    );
+    let credentials = Arc::new(crate::credentials::Credentials::new(Arc::clone(&tenants), status));
+    crate::credentials::status::spawn_publisher(&credentials);
     crate::credentials::schemas::spawn_schema_publication(&credentials);
     Ok(AppState { tenants, credentials, auth, events, webhooks, db, metrics: metrics_handle() })
 }

@@ -123,6 +123,20 @@ fn check_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Revokes what `company` issued (to `holder` only, when given) inside the
+/// removal's transaction.
+async fn revoke_issued(
+    conn: &mut sqlx::AnyConnection,
+    company: &str,
+    holder: Option<&str>,
+    now_ms: i64,
+) -> Result<u64> {
+    crate::credentials::status::revoke_issued_in(conn, company, holder, now_ms).await.map_err(|e| match e {
+        crate::credentials::CredentialError::Tenant(t) => t,
+        other => TenantError::Db(DbError::Sqlx(sqlx::Error::Protocol(other.to_string()))),
+    })
+}
+
 fn check_limit(limit: Option<i64>) -> Result<i64> {
     match limit.unwrap_or(50) {
         l if (1..=MAX_PAGE).contains(&l) => Ok(l),
@@ -250,15 +264,21 @@ impl Tenants {
     }
 
     /// Removes a company: its tokens and its employees' stop working at
-    /// once; the row stays as an audit record, and so does its wallet
-    /// (credentials it issued are revoked from it by later flows).
+    /// once, and every credential it issued is revoked in the same
+    /// transaction (published by the status list publisher); the row stays
+    /// as an audit record, and so does its wallet, which keeps signing its
+    /// status lists.
     pub async fn remove_company(&self, id: &str, actor: &str, now_ms: i64) -> Result<()> {
         let company = self.company(id).await?;
-        if !self.db.remove_company(id, now_ms).await? {
+        let mut tx = self.db.pool().begin().await.map_err(DbError::from)?;
+        if !Db::remove_company(&mut tx, id, now_ms).await? {
             return Err(TenantError::Conflict(format!("company {id} is already removed")));
         }
+        let revoked = revoke_issued(&mut tx, id, None, now_ms).await?;
+        tx.commit().await.map_err(DbError::from)?;
         self.auth.update(TokenRole::CompanyAdmin, id, false, company.token_epoch + 1);
-        self.record(id, Some(actor), "company.removed", id, serde_json::json!({ "name": company.name }), now_ms).await;
+        let data = serde_json::json!({ "name": company.name, "credentials_revoked": revoked });
+        self.record(id, Some(actor), "company.removed", id, data, now_ms).await;
         Ok(())
     }
 
@@ -345,19 +365,24 @@ impl Tenants {
         Ok(page(self.db.employees(company, cursor, limit + 1).await?, limit, |e| &e.id))
     }
 
-    /// Removes an employee: tokens stop at once, the sub-wallet goes.
+    /// Removes an employee: tokens stop at once, the sub-wallet goes, and
+    /// every credential issued to the employee is revoked in the same
+    /// transaction as the removal.
     pub async fn remove_employee(&self, company: &str, id: &str, actor: &str, now_ms: i64) -> Result<()> {
         let employee = self.employee(company, id).await?;
-        if !self.db.remove_employee(company, id, now_ms).await? {
+        let mut tx = self.db.pool().begin().await.map_err(DbError::from)?;
+        if !Db::remove_employee(&mut tx, company, id, now_ms).await? {
             return Err(TenantError::Conflict(format!("employee {id} is already removed")));
         }
+        let revoked = revoke_issued(&mut tx, company, Some(id), now_ms).await?;
+        tx.commit().await.map_err(DbError::from)?;
         self.auth.update(TokenRole::Employee, id, false, employee.token_epoch + 1);
         let wallet = self.wallets.open(company).await?;
         if let Err(e) = wallet.remove_sub_wallet(id).await {
             tracing::error!(%id, error = %e, "employee removed but its sub-wallet could not be deleted");
         }
-        self.record(company, Some(actor), "employee.removed", id, serde_json::json!({ "name": employee.name }), now_ms)
-            .await;
+        let data = serde_json::json!({ "name": employee.name, "credentials_revoked": revoked });
+        self.record(company, Some(actor), "employee.removed", id, data, now_ms).await;
         Ok(())
     }
 

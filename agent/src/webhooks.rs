@@ -760,7 +760,9 @@ mod tests {
         assert!(matches!(f.hooks.remove("co-a", &hook_b.id, "admin:co-a", 30).await, Err(WebhookError::NotFound)));
 
         // A removed company gets its removal event, then nothing.
-        assert!(f.db.remove_company("co-b", 40).await.unwrap());
+        let mut tx = f.db.pool().begin().await.unwrap();
+        assert!(Db::remove_company(&mut tx, "co-b", 40).await.unwrap());
+        tx.commit().await.unwrap();
         f.events.publish("co-b", "company.removed", "co-b", serde_json::json!({}), 40).await.unwrap();
         f.events.publish("co-b", "employee.removed", "em-b", serde_json::json!({}), 41).await.unwrap();
         let b = wait_for(&seen_b, 3).await;

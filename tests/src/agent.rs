@@ -242,6 +242,7 @@ impl TestAgent {
             bootstrap_trustee: Some(
                 DevKeyStore::load(&self.ledger.dir().join(TRUSTEE_KEYS_FILE)).expect("trustee-keys.json"),
             ),
+            public_url: None,
         };
         let state = idelta_agent::start(config).await.unwrap_or_else(|e| panic!("the agent did not start: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");

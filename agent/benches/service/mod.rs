@@ -409,6 +409,7 @@ pub async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
         ledger: LedgerClient::new(&format!("http://{ledger_addr}"), node.public_key()).expect("client"),
         token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
         bootstrap_trustee: Some(DevKeyStore::load(&ledger_dir.join(TRUSTEE_KEYS_FILE)).expect("trustee keys")),
+        public_url: None,
     };
     let state = idelta_agent::start(config).await.expect("agent start");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -56,6 +56,9 @@ pub(crate) struct ServeArgs {
     /// A trustee's development key file: enrol the operator's endorser DID with it (local ledgers only).
     #[arg(long, value_name = "FILE")]
     bootstrap_trustee_keys: Option<PathBuf>,
+    /// The agent's public base URL, written into credentials as the home of their status lists.
+    #[arg(long, value_name = "URL", env = "IDELTA_PUBLIC_URL", default_value = "http://127.0.0.1:8701")]
+    public_url: String,
 }
 
 pub(crate) async fn run(command: AgentCommand) -> anyhow::Result<()> {
@@ -74,6 +77,7 @@ pub(crate) async fn run(command: AgentCommand) -> anyhow::Result<()> {
         ledger: args.ledger.connect().await?,
         token_ttl_secs: args.token_ttl,
         bootstrap_trustee,
+        public_url: Some(args.public_url.clone()),
     };
     let state = idelta_agent::start(config).await.context("the agent could not start")?;
     let (listener, addr) = bind(&args.listen).await?;

@@ -130,6 +130,7 @@ async fn start_agent(dir: &Path, url: &str, node_key: idelta_types::PublicKey) -
         ledger: LedgerClient::new(url, node_key)?,
         token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
         bootstrap_trustee: Some(DevKeyStore::load(&dir.join(TRUSTEE_KEYS_FILE))?),
+        public_url: Some(url.to_owned()),
     };
     let state = idelta_agent::start(config).await.context("the agent could not start")?;
     Ok((state, operator_api_key))

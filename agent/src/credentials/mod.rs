@@ -17,13 +17,15 @@
 //!
 //! The issuance pipeline's stages live in submodules: [`holding`] (holder
 //! binding, and keeping what an employee holds), [`schemas`] (types,
-//! schemas and their ledger objects), and [`sd_jwt`] (securing and
-//! verifying SD-JWT VCs).
+//! schemas and their ledger objects), [`sd_jwt`] (securing and verifying
+//! SD-JWT VCs) and [`status`] (revocation and suspension through status
+//! lists on the ledger).
 
 pub mod holding;
 pub mod requests;
 pub mod schemas;
 pub mod sd_jwt;
+pub mod status;
 
 use crate::resolver::LedgerKeyResolver;
 use crate::tenants::{TenantError, Tenants};
@@ -74,6 +76,9 @@ pub enum CredentialError {
     /// Returned when a held credential cannot be presented for a reason other than the request.
     #[error("presentation: {0}")]
     Presentation(String),
+    /// Returned when a status list cannot be allocated, read or published.
+    #[error("status list: {0}")]
+    Status(String),
 }
 
 /// Result with [`CredentialError`].
@@ -171,6 +176,8 @@ pub struct Credentials {
     /// Issuer and holder keys for verification; remembers proved DID
     /// documents while the ledger's tree is unchanged.
     resolver: LedgerKeyResolver,
+    /// Status lists: revocation and suspension of what was issued.
+    status: status::StatusService,
     /// Schemas and credential definitions known to be on the ledger.
     published: schemas::Published,
 }
@@ -189,11 +196,34 @@ pub enum Securing {
     },
 }
 
+/// An issued credential and the agent's record of it.
+#[derive(Debug)]
+pub struct IssuedCredential {
+    /// The secured credential.
+    pub credential: Value,
+    /// The agent's id of the issued-credential record, when the credential
+    /// has a status (and so can be revoked or suspended).
+    pub credential_id: Option<String>,
+}
+
 impl Credentials {
     /// The service over `tenants`.
-    pub fn new(tenants: Arc<Tenants>) -> Credentials {
+    pub fn new(tenants: Arc<Tenants>, status: status::StatusService) -> Credentials {
         let resolver = LedgerKeyResolver::new(tenants.ledger().client().clone());
-        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver, published: Default::default() }
+        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver, status, published: Default::default() }
+    }
+
+    /// The company's signer (its DID's current wallet key) and the
+    /// verification method id under which the key is on the ledger.
+    async fn company_signer(
+        &self,
+        company: &crate::db::companies::Company,
+    ) -> Result<(idelta_wallet::WalletSigner, String)> {
+        let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
+        let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
+        let public = signer.public_key().to_multibase();
+        let verification_method = self.verification_method(&company.did, &company.key_id, &public).await?;
+        Ok((signer, verification_method))
     }
 
     /// The `assertionMethod` id under which the company DID's current key
@@ -231,19 +261,21 @@ impl Credentials {
     }
 
     /// Issues `credential` as `company`: checks its shape, sets or checks
-    /// `issuer`, defaults `validFrom` to now, and adds a Data Integrity
-    /// proof (`assertionMethod`) signed by the company DID's current key.
-    /// With a `holder`, the subject is bound to it first, and an employee
-    /// holder's sub-wallet stores the result last ([`holding`] says why in
-    /// that order).
+    /// `issuer`, defaults `validFrom` to now, adds `credentialStatus` entries
+    /// (revocation and suspension) unless `with_status` is false, and adds a
+    /// Data Integrity proof (`assertionMethod`) signed by the company DID's
+    /// current key. With a `holder`, the subject is bound to it first, and
+    /// an employee holder's sub-wallet stores the result last
+    /// ([`holding`] says why in that order).
     pub async fn issue(
         &self,
         company: &str,
         credential: Value,
         securing: Securing,
+        with_status: bool,
         holder: Option<&holding::HolderOption>,
         now_ms: i64,
-    ) -> Result<Value> {
+    ) -> Result<IssuedCredential> {
         let Value::Object(mut credential) = credential else {
             return Err(invalid("credential must be a JSON object"));
         };
@@ -270,13 +302,25 @@ impl Credentials {
         // satisfies its schema; the schema and the company's credential
         // definition are on the ledger before it is signed.
         let credential_type = schemas::apply(&mut credential)?;
-        let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
-        let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
-        let public = signer.public_key().to_multibase();
-        let verification_method = self.verification_method(&company.did, &company.key_id, &public).await?;
+        let (signer, verification_method) = self.company_signer(&company).await?;
         if let Some(t) = credential_type {
             self.anchor_type(&company, t, &verification_method).await?;
         }
+
+        // Stage 4, status, recording the holder employee for revocation on
+        // removal. An SD-JWT VC's status is a Token Status List claim
+        // instead (passed to stage 5 as `status`).
+        let sd_jwt_format = matches!(securing, Securing::SdJwt { .. });
+        let mut token_status = None;
+        let credential_id = if !with_status {
+            None
+        } else if sd_jwt_format {
+            let (id, claim) = self.add_token_status(&company.id, holder_employee, now_ms).await?;
+            token_status = Some(claim);
+            Some(id)
+        } else {
+            Some(self.add_status(&company.id, &mut credential, holder_employee, now_ms).await?)
+        };
 
         // Stage 5, securing by format.
         let credential = match securing {
@@ -286,9 +330,8 @@ impl Credentials {
                     kid: &verification_method,
                     disclosable: disclosable.as_deref(),
                     holder_jwk: bound.as_ref().and_then(|b| b.jwk()),
-                    // Stage 4 for dc+sd-jwt (revocation): the Token Status
-                    // List claim goes here.
-                    status: None,
+                    // Stage 4 for dc+sd-jwt: the Token Status List claim.
+                    status: token_status,
                     now_ms,
                 };
                 sd_jwt::secure(&credential, parts, &signer).await?
@@ -316,7 +359,7 @@ impl Credentials {
         if let Some(employee) = holder_employee {
             self.hold(&company.id, employee, &credential, now_ms).await?;
         }
-        Ok(credential)
+        Ok(IssuedCredential { credential, credential_id })
     }
 
     /// Verifies a credential's Data Integrity proof (`assertionMethod`),
@@ -327,6 +370,7 @@ impl Credentials {
             return report;
         }
         let mut report = self.verify_credential_proof(credential, now_ms).await;
+        self.check_status(&mut report, credential, now_ms).await;
         idelta_verifier::schema::check(credential, &mut report, "schema");
         report
     }
@@ -360,6 +404,7 @@ impl Credentials {
         }
         let expected = Expectations { purpose: Relationship::Authentication, challenge, domain, now: time_of(now_ms) };
         let mut report = verify(presentation, &self.resolver(), expected).await;
+        self.check_status(&mut report, presentation, now_ms).await;
         let embedded = match presentation.get("verifiableCredential") {
             Some(Value::Array(vcs)) => vcs.iter().collect(),
             Some(vc) => vec![vc],

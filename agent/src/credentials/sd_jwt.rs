@@ -232,8 +232,7 @@ impl Credentials {
         let (mut report, claims) = verify(compact, &self.resolver(), &expected).await;
         if let Some(claims) = claims {
             schema::check_sd_jwt_claims(&claims, &mut report);
-            // Stage 4's counterpart (revocation): the Token Status List
-            // check of `claims["status"]` goes here.
+            self.check_token_claim(&mut report, &claims, now_ms).await;
         }
         Some(report)
     }

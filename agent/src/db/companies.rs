@@ -93,9 +93,9 @@ impl Db {
     }
 
     /// Marks a company and its employees removed, and moves every token
-    /// epoch past the tokens issued, in one transaction.
-    pub async fn remove_company(&self, id: &str, at: i64) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+    /// epoch past the tokens issued, in the caller's transaction (which the
+    /// revocation of everything the company issued shares).
+    pub async fn remove_company(tx: &mut sqlx::AnyConnection, id: &str, at: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE companies SET status = 'removed', removed_at = $2, token_epoch = token_epoch + 1 \
              WHERE id = $1 AND status = 'active'",
@@ -112,7 +112,6 @@ impl Db {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

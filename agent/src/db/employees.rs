@@ -87,8 +87,10 @@ impl Db {
         rows.iter().map(from_row).collect()
     }
 
-    /// Marks an employee removed and invalidates its tokens.
-    pub async fn remove_employee(&self, company: &str, id: &str, at: i64) -> Result<bool> {
+    /// Marks an employee removed and invalidates its tokens, in the caller's
+    /// transaction (which the revocation of the employee's credentials
+    /// shares).
+    pub async fn remove_employee(conn: &mut sqlx::AnyConnection, company: &str, id: &str, at: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE employees SET status = 'removed', removed_at = $3, token_epoch = token_epoch + 1 \
              WHERE company_id = $1 AND id = $2 AND status = 'active'",
@@ -96,7 +98,7 @@ impl Db {
         .bind(company)
         .bind(id)
         .bind(at)
-        .execute(self.pool())
+        .execute(conn)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -127,5 +127,9 @@ async fn rotate_did(
     Path(company): Path<String>,
 ) -> Result<Json<Rotated>, ApiError> {
     caller.admin_of(&company)?;
-    Ok(Json(state.tenants.rotate_company_did(&company, now_ms()).await?))
+    let now = now_ms();
+    let rotated = state.tenants.rotate_company_did(&company, now).await?;
+    // Status lists signed by the retired key no longer verify: sign them again.
+    state.credentials.republish_company(&company, now).await;
+    Ok(Json(rotated))
 }

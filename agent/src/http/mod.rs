@@ -14,6 +14,7 @@ mod idempotency;
 mod me;
 mod ops;
 mod presentation_requests;
+mod status;
 mod types;
 mod vc_api;
 mod webhooks;
@@ -68,7 +69,7 @@ pub fn now_ms() -> i64 {
         (name = "company admin", description = "A company's admin (company-admin token)."),
         (name = "employee", description = "An employee (employee token)."),
         (name = "any caller", description = "Any authenticated caller."),
-        (name = "public", description = "Anyone, without credentials (credential types, contexts and schemas)."),
+        (name = "public", description = "Anyone, without credentials (published status lists, credential types, contexts and schemas)."),
     )
 )]
 struct ApiDoc;
@@ -105,6 +106,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(vc_api::router())
         .merge(holder::router())
         .merge(presentation_requests::router())
+        .merge(status::router())
         .merge(types::router())
 }
 

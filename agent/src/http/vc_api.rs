@@ -34,6 +34,12 @@ pub struct IssueOptions {
     /// `eddsa-rdfc-2022` (the default) or `eddsa-jcs-2022`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cryptosuite: Option<String>,
+    /// Whether the credential gets a status, so that it can be revoked and
+    /// suspended: `true` (the default), `false`, or the VC API form
+    /// `{"type": "BitstringStatusListEntry"}`.
+    #[serde(default, rename = "credentialStatus", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub credential_status: Option<Value>,
     /// Who holds the credential: `{"employee": "<id>"}` (an employee of the
     /// caller's company; its sub-wallet stores the credential) or
     /// `{"did": "<did:key or did:idelta>"}`. Sets `credentialSubject.id`.
@@ -79,6 +85,20 @@ impl IssueOptions {
             ))),
         }
     }
+
+    /// Whether to add a status, refusing values that name another mechanism.
+    fn with_status(&self) -> Result<bool, ApiError> {
+        match &self.credential_status {
+            None | Some(Value::Bool(true)) => Ok(true),
+            Some(Value::Bool(false)) => Ok(false),
+            Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("BitstringStatusListEntry") => {
+                Ok(true)
+            }
+            Some(_) => Err(ApiError::BadRequest(
+                "options.credentialStatus must be true, false or {\"type\": \"BitstringStatusListEntry\"}".into(),
+            )),
+        }
+    }
 }
 
 /// A credential to issue.
@@ -102,6 +122,10 @@ pub struct IssueResponse {
     /// `EnvelopedVerifiableCredential` carrying the SD-JWT VC.
     #[schema(value_type = Object)]
     pub verifiable_credential: Value,
+    /// The agent's id of the issued credential, to revoke or suspend it
+    /// (`POST /vc-api/credentials/status`); absent without a status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 /// Options of a credential verification (none are needed yet).
@@ -221,11 +245,15 @@ async fn issue(
         return Err(ApiError::Forbidden("only a company admin may issue credentials, as its company".into()));
     };
     let securing = body.options.securing()?;
+    let with_status = body.options.with_status()?;
     let now = now_ms();
     idempotency::once(&state, &format!("{company}/vc-api/issue"), key, &body, now, || async {
-        let holder = body.options.holder.as_ref();
-        let vc = state.credentials.issue(company, body.credential.clone(), securing.clone(), holder, now).await?;
-        Ok((StatusCode::CREATED, IssueResponse { verifiable_credential: vc }))
+        let issued = state
+            .credentials
+            .issue(company, body.credential.clone(), securing.clone(), with_status, body.options.holder.as_ref(), now)
+            .await?;
+        let response = IssueResponse { verifiable_credential: issued.credential, credential_id: issued.credential_id };
+        Ok((StatusCode::CREATED, response))
     })
     .await
 }

@@ -41,9 +41,9 @@ enum Scope {
     /// refused, and another company's record is "not found", like one that
     /// does not exist.
     TokenCompany,
-    /// Anyone, without credentials (credential types, contexts and
-    /// schemas): every caller gets the same answer, and an unknown id in
-    /// the path is not found.
+    /// Anyone, without credentials (published status lists, credential
+    /// types, contexts and schemas): every caller gets the same answer, and
+    /// an unknown id in the path is not found.
     Public,
 }
 
@@ -86,10 +86,19 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ("POST", "/v1/me/presentations", TokenEmployee, DCQL_ASK),
     ("POST", "/v1/presentation-requests", TokenCompany, DCQL_REQUEST),
     ("GET", "/v1/presentation-requests/{request}", TokenCompany, ""),
+    ("POST", "/v1/presentation-requests/{request}/responses", TokenCompany, r#"{"vp_token":{}}"#),
+    // `{a_issued}` is the credentialId of a credential A issued.
+    (
+        "POST",
+        "/vc-api/credentials/status",
+        TokenCompany,
+        r#"{"credentialId":"{a_issued}","credentialStatus":[{"type":"BitstringStatusListEntry","status":"revoked"}]}"#,
+    ),
+    ("GET", "/v1/companies/{company}/status-lists", Admin, ""),
+    ("GET", "/status-lists/{company}/{list}", Public, ""),
     ("GET", "/contexts/v1", Public, ""),
     ("GET", "/schemas/{type}", Public, ""),
     ("GET", "/v1/credential-types", Public, ""),
-    ("POST", "/v1/presentation-requests/{request}/responses", TokenCompany, r#"{"vp_token":{}}"#),
 ];
 
 /// A presentation request's body, and an employee's answer to one.
@@ -203,6 +212,7 @@ async fn isolation_over_every_route(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED, "A's credential for its employee: {issued}");
     let (_, _, held) = agent.get("/v1/me/credentials", a.token(0)).await;
     let a_credential = held["items"][0]["id"].as_str().expect("a held credential").to_owned();
+    let a_issued = issued["credentialId"].as_str().expect("credentialId").to_owned();
     let (status, _, request) = call(&agent, "POST", "/v1/presentation-requests", Some(&a.admin), DCQL_REQUEST).await;
     assert_eq!(status, StatusCode::CREATED, "A's presentation request: {request}");
     let a_request = id(&request).to_owned();
@@ -222,6 +232,7 @@ async fn isolation_over_every_route(backend: Backend) {
         ("employee", a.employee_id(0).to_owned()),
         ("webhook", a_webhook.0.clone()),
         ("credential", a_credential.clone()),
+        ("list", "revocation-1".to_owned()),
         ("request", a_request.clone()),
         ("type", "EmployeeCredential".to_owned()),
     ]
@@ -232,6 +243,7 @@ async fn isolation_over_every_route(backend: Backend) {
         ("webhook", "wh-00000000000000000000000000".to_owned()),
         ("credential", "cr-00000000000000000000000000".to_owned()),
         ("request", "pr-00000000000000000000000000".to_owned()),
+        ("list", "revocation-1".to_owned()),
         ("type", "NoSuchCredential".to_owned()),
     ]
     .into();
@@ -245,7 +257,7 @@ async fn isolation_over_every_route(backend: Backend) {
     let mut covered = BTreeSet::new();
     let mut tenant_routes = 0;
     for &(method, template, scope, body) in ROUTES {
-        let body = &body.replace("{a_did}", a.did());
+        let body = &body.replace("{a_did}", a.did()).replace("{a_issued}", &a_issued);
         let path = fill(template, &a_ids);
         if scope == Public {
             // Published for anyone: the same answer with or without a token.
@@ -333,6 +345,16 @@ async fn isolation_over_every_route(backend: Backend) {
             assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
             covered.insert((method, template));
         }
+        if body.contains(&a_issued) {
+            // B's admin naming A's credential in the body: "not found",
+            // exactly as for a credential that exists nowhere.
+            let context = format!("{method} {path} by B's admin naming A's credential");
+            let answer = call(&agent, method, &path, Some(b_admin), body).await;
+            assert_refused_or_unknown(&answer, &secrets, &path, &context);
+            let unknown_body = body.replace(&a_issued, "cr-00000000000000000000000000");
+            let unknown = call(&agent, method, &path, Some(b_admin), &unknown_body).await;
+            assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
+        }
         if params(template).len() > 1 && matches!(scope, Admin | Employee) {
             // B's own company in the path, A's record after it.
             let (who, token) = if scope == Admin { ("B's admin", b_admin) } else { ("B's employee", b_e1) };
@@ -387,8 +409,8 @@ async fn isolation_over_every_route(backend: Backend) {
             Employee => vec![("A's employee", a_e1)],
             AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
             TokenAdmin | TokenCompany => vec![("A's admin", a_admin)],
-            Public => vec![],
             TokenEmployee => vec![("A's employee", a_e1)],
+            Public => vec![],
         };
         for (who, token) in callers {
             let (status, _, body) = call(&agent, method, &path, Some(token), "").await;

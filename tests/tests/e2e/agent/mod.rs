@@ -9,6 +9,8 @@
 //!   rotation, `/v1/me`, operations and docs;
 //! - [`events`]: server-sent events, resumption and their scope;
 //! - [`restart`]: a restarted agent keeps everything;
+//! - [`revocation`]: revoke, suspend and reinstate through status lists on
+//!   the ledger; publication failures stay pending; removals revoke;
 //! - [`types`]: credential types: served contexts and schemas, schema
 //!   validation, schemas and credential definitions on the ledger;
 //! - [`sd_jwt`]: SD-JWT VC through the VC API, enveloped;
@@ -53,6 +55,7 @@ mod events;
 mod holding;
 mod isolation;
 mod restart;
+mod revocation;
 mod sd_jwt;
 mod tokens;
 mod types;
