@@ -397,6 +397,7 @@ async fn sd_jwt_presentations_disclose_only_what_is_asked(backend: Backend) {
         "vp_token.job[0].holderBinding",
         "vp_token.job[0].challenge",
         "vp_token.job[0].domain",
+        "vp_token.job[0].status",
         "vp_token.job[0].schema",
         "request.query",
     ] {
