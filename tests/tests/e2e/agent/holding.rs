@@ -6,7 +6,8 @@
 //! wrong challenge, a wrong domain, a replayed response, an expired
 //! request, a tampered claim, a presentation signed by a key that is not
 //! the holder's and an unmet query are each refused with the failing check
-//! named; companies reach only their own requests. An SD-JWT VC is
+//! named, and so is a credential its issuer revoked; companies reach only
+//! their own requests. An SD-JWT VC is
 //! presented disclosing only the claims asked for.
 
 use super::Tenant;
@@ -150,10 +151,12 @@ async fn request_answer_verify(backend: Backend) {
     let Some(agent) = TestAgent::start(backend).await else { return };
     let a = Tenant::register(&agent, "Acme Anvils", &["Alice Anvilwright", "Arthur Anvilsmith"]).await;
     let v = Tenant::register(&agent, "Verifying Ventures", &["Vera"]).await;
+    let mut issued_ids = Vec::new();
     for (i, role) in [(0, "engineer"), (1, "accountant")] {
         let holder = json!({ "employee": a.employee_id(i) });
         let (status, _, body) = issue_to(&agent, &a.admin, employee_credential(a.did(), role), holder).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        issued_ids.push(body["credentialId"].as_str().expect("credentialId").to_owned());
     }
     let new_request = |query: Value| {
         let (agent, admin) = (&agent, v.admin.clone());
@@ -331,6 +334,25 @@ async fn request_answer_verify(backend: Backend) {
     // A's failed attempt did not use up V's request.
     let report = check(request, vp_token).await;
     assert_eq!(report["verified"], true, "{report}");
+
+    // Arthur's credential revoked by its issuer: once the list is on the
+    // ledger, his answer fails on the embedded credential's status.
+    let change = json!({ "credentialId": issued_ids[1],
+        "credentialStatus": [{ "type": "BitstringStatusListEntry", "status": "revoked" }] });
+    let (status, _, body) = post(&agent, "/vc-api/credentials/status", &a.admin, &change).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let request = new_request(employment_query(a.did())).await;
+        let report = check(request.clone(), answer(a.token(1).to_owned(), request).await).await;
+        if failed(&report).iter().any(|n| n.starts_with("vp_token.employment[0].") && n.ends_with("status.revocation"))
+        {
+            assert_eq!(report["verified"], false, "{report}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the revocation never showed: {report}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// An SD-JWT VC issued to an employee is held as the compact SD-JWT and
