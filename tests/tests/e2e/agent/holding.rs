@@ -7,8 +7,8 @@
 //! request, a tampered claim, a presentation signed by a key that is not
 //! the holder's and an unmet query are each refused with the failing check
 //! named, and so is a credential its issuer revoked; companies reach only
-//! their own requests. An SD-JWT VC is
-//! presented disclosing only the claims asked for.
+//! their own requests. An SD-JWT VC is presented disclosing only the
+//! claims asked for.
 
 use super::Tenant;
 use idelta_issuer::data_integrity::{add_proof, contexts, Cryptosuite, ProofOptions, ProofPurpose};
