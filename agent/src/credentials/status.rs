@@ -257,6 +257,18 @@ pub struct StatusService {
     /// Signed copies served over HTTP, per (company, list), with the
     /// publication they carry and when they stop being served.
     served: Mutex<HashMap<(String, String), CachedList>>,
+    /// Status list objects read from the ledger (proof checked), with the
+    /// tree head they were current under: while the ledger's signed tree
+    /// head is unchanged no object can have a newer version, so one tree
+    /// head fetch replaces the object's four proof fetches.
+    objects: Mutex<HashMap<String, LedgerCopy>>,
+}
+
+/// A ledger object's content as of a tree head.
+struct LedgerCopy {
+    tree_size: u64,
+    root: String,
+    content: Value,
 }
 
 /// A signed copy of a list and how long it may be served.
@@ -293,6 +305,7 @@ impl StatusService {
             base_url: base_url.trim_end_matches('/').to_owned(),
             wake: Arc::new(tokio::sync::Notify::new()),
             served: Mutex::new(HashMap::new()),
+            objects: Mutex::new(HashMap::new()),
         }
     }
 
@@ -1165,14 +1178,23 @@ impl LedgerStatusSource<'_> {
         let company =
             self.credentials.tenants.company(company).await.map_err(|_| format!("no status list at {url}"))?;
         let id = format!("{}/{}/{name}", company.did, ObjectKind::StatusList.as_str());
-        let view = self
-            .credentials
-            .tenants
-            .ledger()
-            .client()
-            .object(&id, None)
-            .await
-            .map_err(|e| format!("status list {id} is not readable on the ledger: {e}"))?;
+        let client = self.credentials.tenants.ledger().client();
+        let unreadable =
+            |e: idelta_ledger_node::client::ClientError| format!("status list {id} is not readable on the ledger: {e}");
+        let sth = client.sth().await.map_err(unreadable)?;
+        let objects = &self.credentials.status.objects;
+        if let Some(copy) = objects.lock().get(&id) {
+            if copy.tree_size == sth.tree_size && copy.root == sth.sha256_root_hash {
+                return Ok(copy.content.clone());
+            }
+        }
+        let view = client.object(&id, None).await.map_err(unreadable)?;
+        let mut cache = objects.lock();
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        let copy = LedgerCopy { tree_size: sth.tree_size, root: sth.sha256_root_hash, content: view.content.clone() };
+        cache.insert(id, copy);
         Ok(view.content)
     }
 }
