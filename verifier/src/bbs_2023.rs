@@ -31,7 +31,7 @@ use zkryptium::bbsplus::keys::BBSplusPublicKey;
 use zkryptium::schemes::algorithms::BbsBls12381Sha256;
 use zkryptium::schemes::generics::PoKSignature;
 
-use crate::data_integrity::{party_id, validity};
+use crate::data_integrity::{data_integrity_proof, party_id, validity};
 use crate::report::Report;
 use crate::resolver::{KeyResolver, Relationship};
 
@@ -108,16 +108,8 @@ pub async fn verify(document: &Value, resolver: &dyn KeyResolver, expected: &Exp
 }
 
 fn parse_proof(proof: Option<&Value>) -> Result<(Map<String, Value>, DerivedProofValue), String> {
-    let map = match proof {
-        None => return Err("the document has no proof".into()),
-        Some(Value::Object(map)) => map.clone(),
-        Some(Value::Array(_)) => return Err("proof sets are not supported: expected one proof".into()),
-        Some(_) => return Err("the proof is not an object".into()),
-    };
+    let map = data_integrity_proof(proof)?;
     let field = |key: &str| map.get(key).and_then(Value::as_str);
-    if field("type") != Some("DataIntegrityProof") {
-        return Err(format!("proof type {:?} is not DataIntegrityProof", map.get("type")));
-    }
     if field("cryptosuite") != Some(CRYPTOSUITE) {
         return Err(format!("cryptosuite {:?} is not bbs-2023", map.get("cryptosuite")));
     }

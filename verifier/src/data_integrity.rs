@@ -176,17 +176,24 @@ async fn verify_into(
     }
 }
 
-fn parse_proof(proof: Option<&Value>, purpose: Relationship) -> Result<Proof, String> {
+/// The one `DataIntegrityProof` object of a document (proof sets and
+/// chains are not supported), shared by every cryptosuite's parsing.
+pub(crate) fn data_integrity_proof(proof: Option<&Value>) -> Result<Map<String, Value>, String> {
     let map = match proof {
         None => return Err("the document has no proof".into()),
         Some(Value::Object(map)) => map.clone(),
         Some(Value::Array(_)) => return Err("proof sets are not supported: expected one proof".into()),
         Some(_) => return Err("the proof is not an object".into()),
     };
-    let field = |key: &str| map.get(key).and_then(Value::as_str);
-    if field("type") != Some("DataIntegrityProof") {
+    if map.get("type").and_then(Value::as_str) != Some("DataIntegrityProof") {
         return Err(format!("proof type {:?} is not DataIntegrityProof", map.get("type")));
     }
+    Ok(map)
+}
+
+fn parse_proof(proof: Option<&Value>, purpose: Relationship) -> Result<Proof, String> {
+    let map = data_integrity_proof(proof)?;
+    let field = |key: &str| map.get(key).and_then(Value::as_str);
     let suite: Cryptosuite = field("cryptosuite")
         .ok_or("the proof has no cryptosuite")?
         .parse()
