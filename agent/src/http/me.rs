@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(dids)).routes(routes!(credentials))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(dids))
 }
 
 /// Who the credential belongs to.
@@ -69,17 +69,4 @@ async fn dids(
     Path((company, employee)): Path<(String, String)>,
 ) -> Result<Json<Vec<WalletRecord>>, ApiError> {
     records(&state, &caller, &company, &employee, "did").await
-}
-
-/// An employee's own credentials (empty until credentials are issued).
-#[utoipa::path(get, path = "/v1/companies/{company}/employees/{employee}/credentials", tag = "employee",
-    params(("company" = String, Path), ("employee" = String, Path)),
-    responses((status = 200, body = Vec<WalletRecord>), (status = 401, body = Problem), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
-async fn credentials(
-    state: axum::extract::State<AppState>,
-    caller: Caller,
-    Path((company, employee)): Path<(String, String)>,
-) -> Result<Json<Vec<WalletRecord>>, ApiError> {
-    records(&state, &caller, &company, &employee, "credential").await
 }

@@ -147,7 +147,7 @@ async fn employees_pages_idempotency_and_me(backend: Backend) {
     assert_eq!(all["items"], json!(expected));
     assert!(all.get("next_cursor").is_none_or(Value::is_null), "{all}");
 
-    // One employee; its own DIDs hold its did:key; no credentials yet.
+    // One employee; its own DIDs hold its did:key; it holds no credentials yet.
     let (status, _, one) = agent.get(&format!("{employees}/{}", a.employee_id(2)), &a.admin).await;
     assert_eq!((status, &one), (StatusCode::OK, a.employee(2)));
     let base = format!("{employees}/{}", a.employee_id(0));
@@ -155,8 +155,8 @@ async fn employees_pages_idempotency_and_me(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{dids}");
     let did = a.employee(0)["did"].as_str().expect("did");
     assert!(dids.as_array().is_some_and(|d| d.len() == 1) && dids.to_string().contains(did), "{dids}");
-    let (status, _, creds) = agent.get(&format!("{base}/credentials"), a.token(0)).await;
-    assert_eq!((status, &creds), (StatusCode::OK, &json!([])));
+    let (status, _, creds) = agent.get("/v1/me/credentials", a.token(0)).await;
+    assert_eq!((status, &creds["items"]), (StatusCode::OK, &json!([])), "{creds}");
 
     // Idempotency-Key: a retry replays the first answer, token included,
     // and adds nobody; the same key for another body is a conflict.

@@ -68,7 +68,6 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ("GET", "/v1/companies/{company}/webhooks", Admin, ""),
     ("DELETE", "/v1/companies/{company}/webhooks/{webhook}", Admin, ""),
     ("GET", "/v1/companies/{company}/employees/{employee}/dids", Employee, ""),
-    ("GET", "/v1/companies/{company}/employees/{employee}/credentials", Employee, ""),
     ("GET", "/v1/companies/{company}/employees/{employee}/events", Employee, ""),
     ("GET", "/v1/me", AnyCaller, ""),
     // `{a_did}` is company A's DID.
