@@ -13,6 +13,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use aries_askar::crypto::alg::BlsCurves;
 use aries_askar::entry::EntryTag;
 use aries_askar::kms::{KeyAlg, LocalKey};
 use idelta_types::signer::{SignError, SignFuture, Signer};
@@ -28,12 +29,15 @@ use crate::names::check_tag_name;
 pub enum KeyType {
     /// Ed25519 (RFC 8032), for `did:key`, `did:idelta` and `eddsa-rdfc-2022`.
     Ed25519,
+    /// BLS12-381 G2 (askar `bls12381g2`), the issuer key of `bbs-2023`.
+    Bls12381G2,
 }
 
 impl KeyType {
     fn askar_alg(self) -> KeyAlg {
         match self {
             KeyType::Ed25519 => KeyAlg::Ed25519,
+            KeyType::Bls12381G2 => KeyAlg::Bls12_381(BlsCurves::G2),
         }
     }
 }
@@ -107,6 +111,29 @@ impl CompanyWallet {
         sign_with(&key, key_id, message)
     }
 
+    /// Runs `sign` with the secret of `holder`'s BLS12-381 G2 key `key_id`
+    /// (32 bytes, big-endian, as askar exports it) and returns its result.
+    ///
+    /// This is the one place a secret leaves askar's key store, because BBS
+    /// signing (`issuer::bbs_2023`) is not one of askar's operations: the
+    /// bytes live in a buffer zeroized when `sign` returns, are lent to
+    /// `sign` only, and are never stored or logged. Any other key type is
+    /// refused ([`Error::Crypto`]), so Ed25519 keys never leave the store.
+    pub async fn with_bbs_secret<R>(
+        &self,
+        holder: Holder<'_>,
+        key_id: &str,
+        sign: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
+        let key = self.load_key(holder, key_id).await?;
+        if key.algorithm() != KeyAlg::Bls12_381(BlsCurves::G2) {
+            return Err(Error::Crypto(format!("key {key_id} is not a BLS12-381 G2 key")));
+        }
+        // `SecretBytes` zeroizes its buffer on drop.
+        let secret = key.to_secret_bytes().map_err(|e| Error::Crypto(format!("key {key_id}: {e}")))?;
+        Ok(sign(secret.as_ref()))
+    }
+
     /// A [`Signer`] for `holder`'s key `key_id`.
     pub async fn signer(&self, holder: Holder<'_>, key_id: &str) -> Result<WalletSigner> {
         let key = self.load_key(holder, key_id).await?;
@@ -156,6 +183,10 @@ fn public_of(key: &LocalKey) -> Result<PublicKey> {
             ed25519_dalek::VerifyingKey::from_bytes(&raw)
                 .map(PublicKey::Ed25519)
                 .map_err(|e| Error::Crypto(format!("Ed25519 public key: {e}")))
+        }
+        KeyAlg::Bls12_381(BlsCurves::G2) => {
+            let bytes = key.to_public_bytes().map_err(|e| Error::Crypto(format!("public key: {e}")))?;
+            Ok(PublicKey::Bls12381G2(bytes.as_ref().to_vec()))
         }
         other => Err(Error::Crypto(format!("unsupported key algorithm {}", other.as_str()))),
     }

@@ -195,6 +195,7 @@ conformance!(
     restart_keeps_everything,
     concurrent_sub_wallet_creation,
     held_credentials,
+    bbs_keys_lend_their_secret_only_to_sign,
 );
 
 async fn company_wallet_lifecycle(env: &Env) {
@@ -603,5 +604,54 @@ async fn held_credentials(env: &Env) {
     wrong.credential = json!({ "not": "a string" });
     assert!(matches!(acme.store_credential(alice, &wrong).await, Err(Error::InvalidName(_))));
     assert_eq!(acme.credential(alice, "cr-9").await.unwrap(), None);
+    wallets.remove("acme").await.unwrap();
+}
+
+/// A BLS12-381 G2 key is generated and kept in askar; its secret is lent
+/// only to a signing closure, and it is the BBS key of the public key the
+/// wallet reports. Ed25519 keys are never lent.
+async fn bbs_keys_lend_their_secret_only_to_sign(env: &Env) {
+    use idelta_issuer::bbs_2023::{add_base_proof, derive, BaseProofOptions, BbsSecretKey};
+    let wallets = env.wallets(&MasterKey::generate());
+    let acme = wallets.create("acme").await.unwrap();
+    let key = acme.generate_key(Holder::Company, KeyType::Bls12381G2, &[("purpose", "bbs")]).await.unwrap();
+    assert!(key.id.starts_with("zUC7"), "{}", key.id);
+    assert!(matches!(key.public, PublicKey::Bls12381G2(ref b) if b.len() == 96), "{:?}", key.public);
+    assert_eq!(acme.public_key(Holder::Company, &key.id).await.unwrap(), key.public);
+
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": "did:example:acme",
+        "credentialSubject": { "id": "did:example:alice", "name": "Alice" }
+    });
+    let options = BaseProofOptions {
+        verification_method: format!("did:key:{0}#{0}", key.id),
+        mandatory_pointers: vec!["/issuer".into()],
+    };
+    let secured = acme
+        .with_bbs_secret(Holder::Company, &key.id, |secret| {
+            let bbs = BbsSecretKey::from_bytes(secret).unwrap();
+            assert_eq!(bbs.public_key_multibase(), key.id, "askar's public key is the BBS one");
+            add_base_proof(credential, &options, &bbs).unwrap()
+        })
+        .await
+        .unwrap();
+    derive(&secured, &["/credentialSubject/name".into()], b"nonce").unwrap();
+
+    // The secret survives a reopen (it is in the store, not in memory).
+    drop(acme);
+    let acme = wallets.open("acme").await.unwrap();
+    let again =
+        acme.with_bbs_secret(Holder::Company, &key.id, |s| BbsSecretKey::from_bytes(s).unwrap().public_key_multibase());
+    assert_eq!(again.await.unwrap(), key.id);
+
+    let ed = acme.generate_key(Holder::Company, KeyType::Ed25519, &[]).await.unwrap();
+    let refused = acme.with_bbs_secret(Holder::Company, &ed.id, |_| ()).await;
+    assert!(matches!(refused, Err(Error::Crypto(_))), "{refused:?}");
+    assert!(matches!(acme.with_bbs_secret(Holder::Company, "zUC7Unknown", |_| ()).await, Err(Error::NotFound(_))));
+    acme.create_sub_wallet("alice").await.unwrap();
+    let theirs = acme.with_bbs_secret(Holder::Sub("alice"), &key.id, |_| ()).await;
+    assert!(matches!(theirs, Err(Error::NotFound(_))), "a sub-wallet cannot use the company's key: {theirs:?}");
     wallets.remove("acme").await.unwrap();
 }
