@@ -14,7 +14,7 @@ use idelta_ledger_node::client::{ClientError, LedgerClient};
 use idelta_ledger_node::keys::DevKeyStore;
 use idelta_types::log::Receipt;
 use idelta_types::tx::{DidCreate, DidUpdate, ObjectPut, Role, RoleGrant};
-use idelta_types::{Did, DidDocument, PublicKey, SignedTransaction, TxType};
+use idelta_types::{Did, DidDocument, PublicKey, SignedTransaction, TxType, VerificationMethod};
 use idelta_wallet::{CompanyWallet, Holder, KeyType, Wallets};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +59,14 @@ impl std::fmt::Debug for LedgerAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerAccess").field("endorser", &self.endorser).finish_non_exhaustive()
     }
+}
+
+/// The BLS12-381 G2 (bbs-2023) verification methods of `document`.
+fn bbs_methods(document: &DidDocument) -> impl Iterator<Item = &VerificationMethod> {
+    document
+        .verification_method
+        .iter()
+        .filter(|m| matches!(PublicKey::from_multibase(&m.public_key_multibase), Ok(PublicKey::Bls12381G2(_))))
 }
 
 fn build(e: idelta_types::Error) -> LedgerError {
@@ -236,6 +244,12 @@ impl LedgerAccess {
         next.authentication = vec![vm_id.clone()];
         next.assertion_method = vec![vm_id.clone()];
         next.capability_invocation = vec![vm_id];
+        // The BBS keys stay: rotation replaces the Ed25519 controller key,
+        // and bbs-2023 credentials keep verifying under their own key.
+        for vm in bbs_methods(&document) {
+            next.assertion_method.push(vm.id.clone());
+            next.verification_method.push(vm.clone());
+        }
         let seq = self.client.author(did).await?.seq + 1;
         let mut tx = SignedTransaction::new(
             TxType::DidUpdate,
@@ -247,6 +261,57 @@ impl LedgerAccess {
         .map_err(build)?;
         wallet_sign(&mut tx, wallet, Holder::Company, old_key, old_vm).await?;
         self.endorse_and_submit(tx).await
+    }
+
+    /// Adds the BLS12-381 G2 key `bbs_public` to `did`'s document as a
+    /// Multikey listed under `assertionMethod` only (`#bbs-1`, or the next
+    /// free `#bbs-N`), by a DID update signed with the controller's wallet
+    /// key `controller_key` and endorsed by the operator. Returns the
+    /// verification method id; when the key is already there (a retry),
+    /// returns its id and writes nothing.
+    pub async fn add_bbs_key(
+        &self,
+        wallet: &CompanyWallet,
+        did: &Did,
+        controller_key: &str,
+        bbs_public: &PublicKey,
+    ) -> Result<String, LedgerError> {
+        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
+        let _turn = lock.lock().await;
+        let current = self.client.resolve(did, &Default::default()).await?;
+        let mut document = current.document.ok_or_else(|| LedgerError::Build(format!("{did} is deactivated")))?;
+        let multibase = bbs_public.to_multibase();
+        if let Some(vm) = bbs_methods(&document).find(|m| m.public_key_multibase == multibase) {
+            return Ok(vm.id.clone());
+        }
+        let controller_vm = document
+            .capability_invocation
+            .first()
+            .cloned()
+            .ok_or_else(|| LedgerError::Build(format!("{did} has no controller key")))?;
+        let vm_id = (1..)
+            .map(|n| did.with_fragment(&format!("bbs-{n}")))
+            .find(|id| document.method(id).is_none())
+            .unwrap_or_default();
+        document.verification_method.push(VerificationMethod {
+            id: vm_id.clone(),
+            kind: "Multikey".into(),
+            controller: did.clone(),
+            public_key_multibase: multibase,
+        });
+        document.assertion_method.push(vm_id.clone());
+        let seq = self.client.author(did).await?.seq + 1;
+        let mut tx = SignedTransaction::new(
+            TxType::DidUpdate,
+            did.clone(),
+            seq,
+            &DidUpdate { document },
+            Some(self.endorser.clone()),
+        )
+        .map_err(build)?;
+        wallet_sign(&mut tx, wallet, Holder::Company, controller_key, controller_vm).await?;
+        self.endorse_and_submit(tx).await?;
+        Ok(vm_id)
     }
 
     /// Writes a new version of the ledger object `{did}/{kind}/{name}`

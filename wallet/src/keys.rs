@@ -152,6 +152,18 @@ impl CompanyWallet {
         Ok(ids)
     }
 
+    /// The ids of `holder`'s keys of type `alg`, sorted.
+    pub async fn key_ids_of(&self, holder: Holder<'_>, alg: KeyType) -> Result<Vec<String>> {
+        let mut session = self.session(holder).await?;
+        let entries = session
+            .fetch_all_keys(Some(alg.askar_alg().as_str()), None, None, None, false)
+            .await
+            .map_err(|e| Error::askar(format_args!("{alg:?} keys of {holder}"), e))?;
+        let mut ids: Vec<String> = entries.iter().map(|e| e.name().to_owned()).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     async fn load_key(&self, holder: Holder<'_>, key_id: &str) -> Result<LocalKey> {
         let mut session = self.session(holder).await?;
         let entry = session

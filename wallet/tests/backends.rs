@@ -618,6 +618,8 @@ async fn bbs_keys_lend_their_secret_only_to_sign(env: &Env) {
     assert!(key.id.starts_with("zUC7"), "{}", key.id);
     assert!(matches!(key.public, PublicKey::Bls12381G2(ref b) if b.len() == 96), "{:?}", key.public);
     assert_eq!(acme.public_key(Holder::Company, &key.id).await.unwrap(), key.public);
+    acme.generate_key(Holder::Company, KeyType::Ed25519, &[]).await.unwrap();
+    assert_eq!(acme.key_ids_of(Holder::Company, KeyType::Bls12381G2).await.unwrap(), vec![key.id.clone()]);
 
     let credential = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],

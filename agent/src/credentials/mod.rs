@@ -15,12 +15,14 @@
 //! retires a key, compromised or not, and the ledger keeps no "valid at
 //! issuance" history for the verifier to rely on.
 //!
-//! The issuance pipeline's stages live in submodules: [`holding`] (holder
+//! The issuance pipeline's stages live in submodules: [`bbs`] (bbs-2023
+//! with the company's BLS12-381 G2 key), [`holding`] (holder
 //! binding, and keeping what an employee holds), [`schemas`] (types,
 //! schemas and their ledger objects), [`sd_jwt`] (securing and verifying
 //! SD-JWT VCs) and [`status`] (revocation and suspension through status
 //! lists on the ledger).
 
+pub mod bbs;
 pub mod holding;
 pub mod requests;
 pub mod schemas;
@@ -79,6 +81,9 @@ pub enum CredentialError {
     /// Returned when a status list cannot be allocated, read or published.
     #[error("status list: {0}")]
     Status(String),
+    /// Returned when a bbs-2023 proof cannot be made for a reason other than the input.
+    #[error("bbs-2023: {0}")]
+    Bbs(idelta_issuer::bbs_2023::Error),
 }
 
 /// Result with [`CredentialError`].
@@ -180,6 +185,8 @@ pub struct Credentials {
     status: status::StatusService,
     /// Schemas and credential definitions known to be on the ledger.
     published: schemas::Published,
+    /// The companies' bbs-2023 keys.
+    bbs: bbs::BbsKeys,
 }
 
 /// How an issued credential is secured (stage 5).
@@ -187,6 +194,12 @@ pub struct Credentials {
 pub enum Securing {
     /// A Data Integrity proof with this cryptosuite.
     DataIntegrity(Cryptosuite),
+    /// A `bbs-2023` base proof by the company's BLS12-381 G2 key, with
+    /// these JSON pointers mandatory on top of [`bbs::ALWAYS_MANDATORY`].
+    Bbs {
+        /// `options.mandatoryPointers`.
+        mandatory_pointers: Vec<String>,
+    },
     /// An SD-JWT VC (`dc+sd-jwt`) with these JSON pointers into
     /// `credentialSubject` selectively disclosable (`None`: every top-level
     /// claim but `id`), answered as an `EnvelopedVerifiableCredential`.
@@ -210,7 +223,14 @@ impl Credentials {
     /// The service over `tenants`.
     pub fn new(tenants: Arc<Tenants>, status: status::StatusService) -> Credentials {
         let resolver = LedgerKeyResolver::new(tenants.ledger().client().clone());
-        Credentials { tenants, methods: Mutex::new(HashMap::new()), resolver, status, published: Default::default() }
+        Credentials {
+            tenants,
+            methods: Mutex::new(HashMap::new()),
+            resolver,
+            status,
+            published: Default::default(),
+            bbs: Default::default(),
+        }
     }
 
     /// The company's signer (its DID's current wallet key) and the
@@ -303,8 +323,17 @@ impl Credentials {
         // definition are on the ledger before it is signed.
         let credential_type = schemas::apply(&mut credential)?;
         let (signer, verification_method) = self.company_signer(&company).await?;
+        let bbs_key = match securing {
+            Securing::Bbs { .. } => Some(self.bbs_key(&company).await?),
+            _ => None,
+        };
         if let Some(t) = credential_type {
-            self.anchor_type(&company, t, &verification_method).await?;
+            let bbs_method = match &bbs_key {
+                Some(k) => Some(k.clone()),
+                None => self.existing_bbs_key(&company).await?,
+            };
+            let bbs_method = bbs_method.map(|k| k.verification_method);
+            self.anchor_type(&company, t, &verification_method, bbs_method.as_deref()).await?;
         }
 
         // Stage 4, status, recording the holder employee for revocation on
@@ -335,6 +364,11 @@ impl Credentials {
                     now_ms,
                 };
                 sd_jwt::secure(&credential, parts, &signer).await?
+            }
+            Securing::Bbs { mandatory_pointers } => {
+                // Made in stage 3 and remembered: no second ledger write.
+                let key = self.bbs_key(&company).await?;
+                self.secure_bbs(&company, &key, credential, &mandatory_pointers).await?
             }
             Securing::DataIntegrity(suite) => {
                 let options = ProofOptions {

@@ -60,9 +60,16 @@ pub fn schema_ledger_id(endorser: &Did, t: &CredentialType) -> String {
     format!("{endorser}/{}/{}", ObjectKind::Schema.as_str(), t.name)
 }
 
-/// The content of a company's credential definition of a type.
-fn cred_def_object(endorser: &Did, t: &CredentialType, issuer: &str, verification_method: &str) -> Value {
-    json!({
+/// The content of a company's credential definition of a type; with
+/// `bbs_method`, the company's bbs-2023 key (`bbsVerificationMethod`).
+fn cred_def_object(
+    endorser: &Did,
+    t: &CredentialType,
+    issuer: &str,
+    verification_method: &str,
+    bbs_method: Option<&str>,
+) -> Value {
+    let mut def = json!({
         "type": t.name,
         "schema": schema_ledger_id(endorser, t),
         "schemaId": t.schema_id,
@@ -72,7 +79,11 @@ fn cred_def_object(endorser: &Did, t: &CredentialType, issuer: &str, verificatio
         "vct": t.schema_id,
         "statusPurposes": STATUS_PURPOSES,
         "tokenStatusList": true,
-    })
+    });
+    if let (Some(vm), Value::Object(def)) = (bbs_method, &mut def) {
+        def.insert("bbsVerificationMethod".into(), vm.into());
+    }
+    def
 }
 
 /// Stage 3: when the credential is of one of idelta's types, adds its
@@ -167,17 +178,19 @@ impl Credentials {
     }
 
     /// Makes sure the schema of `t` and `company`'s credential definition
-    /// of it (naming `verification_method`) are on the ledger, writing
-    /// what is missing or out of date.
+    /// of it (naming `verification_method`, and `bbs_method` when the
+    /// company has a bbs-2023 key) are on the ledger, writing what is
+    /// missing or out of date.
     pub(super) async fn anchor_type(
         &self,
         company: &Company,
         t: &'static CredentialType,
         verification_method: &str,
+        bbs_method: Option<&str>,
     ) -> Result<()> {
         self.publish_schemas().await?;
         let access = self.tenants.ledger();
-        let content = cred_def_object(access.endorser(), t, &company.did, verification_method);
+        let content = cred_def_object(access.endorser(), t, &company.did, verification_method, bbs_method);
         let slot = {
             let mut known = self.published.cred_defs.lock();
             if known.len() >= CRED_DEFS_CAPACITY {
@@ -260,7 +273,11 @@ mod tests {
     fn a_cred_def_names_schema_issuer_key_and_formats() {
         let endorser = Did::idelta_from_key(idelta_types::LocalSigner::from_seed([7; 32]).public_key());
         let t = types::by_name("VoterEligibilityCredential").unwrap();
-        let def = cred_def_object(&endorser, t, "did:idelta:zCo", "did:idelta:zCo#key-1");
+        let def = cred_def_object(&endorser, t, "did:idelta:zCo", "did:idelta:zCo#key-1", None);
+        assert!(def.get("bbsVerificationMethod").is_none());
+        let with_bbs =
+            cred_def_object(&endorser, t, "did:idelta:zCo", "did:idelta:zCo#key-1", Some("did:idelta:zCo#bbs-1"));
+        assert_eq!(with_bbs["bbsVerificationMethod"], "did:idelta:zCo#bbs-1");
         assert_eq!(def["schema"], format!("{endorser}/schema/VoterEligibilityCredential"));
         assert_eq!(def["issuer"], "did:idelta:zCo");
         assert_eq!(def["verificationMethod"], "did:idelta:zCo#key-1");

@@ -31,9 +31,14 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueOptions {
-    /// `eddsa-rdfc-2022` (the default) or `eddsa-jcs-2022`.
+    /// `eddsa-rdfc-2022` (the default), `eddsa-jcs-2022` or `bbs-2023`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cryptosuite: Option<String>,
+    /// With `bbs-2023`: JSON pointers a holder must always disclose, on top
+    /// of `/issuer`, `/type`, `/validFrom`, `/validUntil`,
+    /// `/credentialSchema` and `/credentialStatus`, which always are.
+    #[serde(default, rename = "mandatoryPointers", skip_serializing_if = "Option::is_none")]
+    pub mandatory_pointers: Option<Vec<String>>,
     /// Whether the credential gets a status, so that it can be revoked and
     /// suspended: `true` (the default), `false`, or the VC API form
     /// `{"type": "BitstringStatusListEntry"}`.
@@ -65,6 +70,16 @@ impl IssueOptions {
             None => {
                 if self.disclosable.is_some() {
                     return Err(ApiError::BadRequest("options.disclosable needs options.format \"dc+sd-jwt\"".into()));
+                }
+                let bbs = self.cryptosuite.as_deref() == Some(idelta_issuer::bbs_2023::CRYPTOSUITE);
+                if bbs {
+                    let mandatory_pointers = self.mandatory_pointers.clone().unwrap_or_default();
+                    return Ok(Securing::Bbs { mandatory_pointers });
+                }
+                if self.mandatory_pointers.is_some() {
+                    return Err(ApiError::BadRequest(
+                        "options.mandatoryPointers needs options.cryptosuite \"bbs-2023\"".into(),
+                    ));
                 }
                 let suite = match self.cryptosuite.as_deref() {
                     None => Cryptosuite::EddsaRdfc2022,
