@@ -35,7 +35,7 @@
 
 #[path = "../../ledger-node/benches/support/mod.rs"]
 mod support;
-use support::{fsync_probe, loadavg, mean_us};
+use support::{loadavg, mean_us};
 mod service;
 use service::*;
 
@@ -80,36 +80,19 @@ fn parse_args() -> Args {
         phases: ["http", "direct", "raw", "auth", "steps"].map(String::from).to_vec(),
     };
     let mut it = std::env::args().skip(1);
-    let num = |v: Option<String>, name: &str| -> u64 {
-        v.and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| panic!("{name} needs a number"))
-    };
-    let list = |v: Option<String>, name: &str| -> Vec<String> {
-        v.unwrap_or_else(|| panic!("{name} needs a list")).split(',').map(|s| s.trim().to_owned()).collect()
-    };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--employees" => a.employees = num(it.next(), "--employees") as usize,
-            "--duration-secs" => a.duration = Duration::from_secs(num(it.next(), "--duration-secs")),
-            "--max-secs" => a.max_secs = Duration::from_secs(num(it.next(), "--max-secs")),
-            "--clients" => {
-                a.clients =
-                    list(it.next(), "--clients").iter().map(|c| c.parse().expect("--clients: numbers")).collect()
-            }
-            "--backends" => a.backends = list(it.next(), "--backends"),
-            "--phases" => a.phases = list(it.next(), "--phases"),
+            "--employees" => a.employees = arg_number(it.next(), "--employees") as usize,
+            "--duration-secs" => a.duration = Duration::from_secs(arg_number(it.next(), "--duration-secs")),
+            "--max-secs" => a.max_secs = Duration::from_secs(arg_number(it.next(), "--max-secs")),
+            "--clients" => a.clients = arg_clients(it.next()),
+            "--backends" => a.backends = arg_list(it.next(), "--backends"),
+            "--phases" => a.phases = arg_list(it.next(), "--phases"),
             "--pg" => a.pg = it.next().expect("--pg needs a URL"),
             "--dir" => a.dir = Some(PathBuf::from(it.next().expect("--dir needs a path"))),
-            "--bench" => {}
-            "-h" | "--help" => {
-                let doc: Vec<&str> =
-                    include_str!("agent.rs").lines().take(15).map(|l| l.trim_start_matches("//!")).collect();
-                println!("{}", doc.join("\n"));
-                std::process::exit(0);
-            }
-            other => eprintln!("ignoring argument `{other}`"),
+            other => other_arg(other, include_str!("agent.rs"), 15),
         }
     }
-    assert!(a.clients.iter().all(|&c| c > 0), "--clients must be positive");
     a
 }
 
@@ -281,8 +264,7 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
         },
         loadavg()
     );
-    let server = tokio::runtime::Builder::new_multi_thread().thread_name("server").enable_all().build().expect("rt");
-    let loadgen = tokio::runtime::Builder::new_multi_thread().thread_name("loadgen").enable_all().build().expect("rt");
+    let (server, loadgen) = runtimes();
     let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
     let raw = Wallets::new(run.backend.clone(), MasterKey::generate());
     let mut employees: Vec<(String, String, String)> = Vec::new();
@@ -433,8 +415,7 @@ fn run_backend(args: &Args, name: &str, base: &Path, rows: &mut Vec<Row>) {
 fn main() {
     let args = parse_args();
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    println!("idelta agent benchmark");
-    println!("  cores {}, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), fsync_probe(&base));
+    print_machine("idelta agent benchmark", &base);
     println!(
         "  {} employees per creation phase (cap {} s), clients {:?}, {} s per authenticated phase",
         args.employees,

@@ -29,9 +29,10 @@ mod service;
 #[path = "../../ledger-node/benches/support/mod.rs"]
 mod support;
 
+use service::{arg_clients, arg_list, arg_number, other_arg, print_machine, runtimes};
 use service::{bearer, load, mean_us_async, pg_answers, pg_cleanup, print_phase, print_table, start_all};
 use service::{Pg, Phase, Req, Row, Running, DEFAULT_PG};
-use support::{fsync_probe, loadavg, mean_us};
+use support::{loadavg, mean_us};
 
 use axum::body::Bytes;
 use hyper::{Method, StatusCode};
@@ -72,37 +73,20 @@ fn parse_args() -> Args {
         steps: true,
     };
     let mut it = std::env::args().skip(1);
-    let num = |v: Option<String>, name: &str| -> usize {
-        v.and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| panic!("{name} needs a number"))
-    };
-    let list = |v: Option<String>, name: &str| -> Vec<String> {
-        v.unwrap_or_else(|| panic!("{name} needs a list")).split(',').map(|s| s.trim().to_owned()).collect()
-    };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--clients" => {
-                a.clients =
-                    list(it.next(), "--clients").iter().map(|c| c.parse().expect("--clients: numbers")).collect()
-            }
-            "--duration-secs" => a.duration = Duration::from_secs(num(it.next(), "--duration-secs") as u64),
-            "--count" => a.count = num(it.next(), "--count"),
-            "--companies" => a.companies = num(it.next(), "--companies").max(1),
-            "--formats" => a.formats = list(it.next(), "--formats"),
+            "--clients" => a.clients = arg_clients(it.next()),
+            "--duration-secs" => a.duration = Duration::from_secs(arg_number(it.next(), "--duration-secs")),
+            "--count" => a.count = arg_number(it.next(), "--count") as usize,
+            "--companies" => a.companies = (arg_number(it.next(), "--companies") as usize).max(1),
+            "--formats" => a.formats = arg_list(it.next(), "--formats"),
             "--backend" => a.backend = it.next().expect("--backend needs sqlite or postgres"),
             "--pg" => a.pg = it.next().expect("--pg needs a URL"),
             "--dir" => a.dir = Some(PathBuf::from(it.next().expect("--dir needs a path"))),
             "--no-steps" => a.steps = false,
-            "--bench" => {}
-            "-h" | "--help" => {
-                let doc: Vec<&str> =
-                    include_str!("credentials.rs").lines().take(11).map(|l| l.trim_start_matches("//!")).collect();
-                println!("{}", doc.join("\n"));
-                std::process::exit(0);
-            }
-            other => eprintln!("ignoring argument `{other}`"),
+            other => other_arg(other, include_str!("credentials.rs"), 11),
         }
     }
-    assert!(a.clients.iter().all(|&c| c > 0), "--clients must be positive");
     a
 }
 
@@ -329,8 +313,7 @@ async fn steps(run: &Running, company: &Company, holder: &str) {
 fn main() {
     let args = parse_args();
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    println!("idelta credential benchmark");
-    println!("  cores {}, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), fsync_probe(&base));
+    print_machine("idelta credential benchmark", &base);
     println!(
         "  formats {:?}, clients {:?}, {} s and at most {} issuances per phase, {} companies, backend {}",
         args.formats,
@@ -355,8 +338,7 @@ fn main() {
         "postgres" => panic!("nothing answers at {}", args.pg),
         other => panic!("unknown backend `{other}`"),
     };
-    let server = tokio::runtime::Builder::new_multi_thread().thread_name("server").enable_all().build().expect("rt");
-    let loadgen = tokio::runtime::Builder::new_multi_thread().thread_name("loadgen").enable_all().build().expect("rt");
+    let (server, loadgen) = runtimes();
     let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
     println!("  agent at {}; load average {}", run.addr, loadavg());
     let companies: Vec<Company> = (0..args.companies)

@@ -6,7 +6,7 @@
 
 #![allow(dead_code, clippy::too_many_arguments)]
 
-use super::support::{connect, cpu_since, ms, pct, thread_cpu};
+use super::support::{connect, cpu_since, fsync_probe, ms, pct, thread_cpu};
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -28,6 +28,54 @@ use std::time::{Duration, Instant};
 
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Prints the bench's title, the machine's cores and its fsync latency in `base`.
+pub fn print_machine(title: &str, base: &Path) {
+    println!("{title}");
+    println!("  cores {}, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), fsync_probe(base));
+}
+
+/// The runtime of the service (threads `server`) and the load generator's (`loadgen`).
+pub fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread().thread_name(name).enable_all().build().expect("tokio runtime")
+    };
+    (runtime("server"), runtime("loadgen"))
+}
+
+// ---------------------------------------------------------------- command line
+
+/// The number after `name` on the command line (`_` separators allowed).
+pub fn arg_number(v: Option<String>, name: &str) -> u64 {
+    v.and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| panic!("{name} needs a number"))
+}
+
+/// The comma-separated list after `name`.
+pub fn arg_list(v: Option<String>, name: &str) -> Vec<String> {
+    v.unwrap_or_else(|| panic!("{name} needs a list")).split(',').map(|s| s.trim().to_owned()).collect()
+}
+
+/// The positive client counts after `--clients`.
+pub fn arg_clients(v: Option<String>) -> Vec<usize> {
+    let clients: Vec<usize> = arg_list(v, "--clients").iter().map(|c| c.parse().expect("--clients: numbers")).collect();
+    assert!(clients.iter().all(|&c| c > 0), "--clients must be positive");
+    clients
+}
+
+/// An argument the bench does not take itself: `--bench` (cargo adds it)
+/// is ignored, `-h` / `--help` prints the first `lines` of the bench's
+/// `//!` documentation `source` and exits, anything else is reported.
+pub fn other_arg(arg: &str, source: &str, lines: usize) {
+    match arg {
+        "--bench" => {}
+        "-h" | "--help" => {
+            let doc: Vec<&str> = source.lines().take(lines).map(|l| l.trim_start_matches("//!")).collect();
+            println!("{}", doc.join("\n"));
+            std::process::exit(0);
+        }
+        other => eprintln!("ignoring argument `{other}`"),
+    }
+}
 
 // ---------------------------------------------------------------- machine and CPU
 
