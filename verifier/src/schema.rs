@@ -220,6 +220,16 @@ mod tests {
     }
 
     #[test]
+    fn a_bbs_derived_credential_may_withhold_but_not_break() {
+        let mut withheld = employee(json!({ "employer": "Acme" }));
+        withheld["proof"] = json!({ "type": "DataIntegrityProof", "cryptosuite": "bbs-2023" });
+        let report = run(&withheld);
+        assert!(report.verified, "an undisclosed employeeId is not missing: {report:?}");
+        withheld["credentialSubject"]["employeeId"] = json!(7);
+        assert!(!run(&withheld).verified, "a disclosed claim of the wrong type still fails");
+    }
+
+    #[test]
     fn unknown_or_unsupported_schemas_fail_and_none_means_no_check() {
         let mut c = employee(json!({ "employer": "Acme", "employeeId": "E-1" }));
         c["credentialSchema"]["id"] = json!("https://schemas.example/elsewhere");

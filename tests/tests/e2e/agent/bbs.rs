@@ -7,7 +7,8 @@
 //! holder answers a DCQL request with a derived proof revealing only what
 //! is asked, the verifier company checks it, two derived proofs differ, a
 //! key rotation keeps the credential verifying, and revocation makes it
-//! fail `status.revocation`.
+//! fail `status.revocation`. Digital Bazaar derives from an agent-issued
+//! base proof, and both sides verify the result.
 
 use idelta_issuer::bbs_2023::{add_base_proof, derive, BaseProofOptions, BbsSecretKey};
 use idelta_issuer::data_integrity::contexts;
@@ -187,3 +188,39 @@ async fn issued_by_the_agent_presented_and_revoked(backend: Backend) {
 }
 
 on_both_backends!(derived_proofs_verify_through_the_vc_api, issued_by_the_agent_presented_and_revoked);
+
+/// An agent-issued base proof (no status: Digital Bazaar's `vc` needs a
+/// status checker for one) derives with Digital Bazaar; its derived proof
+/// verifies there and through the VC API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digital_bazaar_derives_from_agent_base_proofs() {
+    let Some(dir) = crate::interop_di::peer_named("bbs") else { return };
+    let Some(agent) = TestAgent::start(Backend::Sqlite).await else { return };
+    let a = Tenant::register(&agent, "Acme Anvils", &[]).await;
+    let credential = json!({
+        "@context": [contexts::CREDENTIALS_V2, contexts::IDELTA_V1],
+        "type": ["VerifiableCredential", "EmployeeCredential"],
+        "credentialSubject": { "employer": a.did(), "employeeId": "E-9", "role": "auditor" }
+    });
+    let body = json!({ "credential": credential, "options": { "cryptosuite": "bbs-2023", "credentialStatus": false } });
+    let (status, _, issued) =
+        agent.request(Method::POST, "/vc-api/credentials/issue", Some(&a.admin), Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let did: Did = a.did().parse().expect("did");
+    let document = agent.ledger.resolve_verified(&did, &Default::default()).await.document.expect("document");
+    let did_documents = json!([serde_json::to_value(&document).expect("document JSON")]);
+    let input = json!({ "credential": issued["verifiableCredential"], "selectivePointers": ["/credentialSubject/role"],
+        "presentationHeader": "", "didDocuments": did_documents });
+    let out = crate::interop_di::node(&dir, "derive.mjs", Some(&input));
+    let derived = &out["credential"];
+    assert!(derived["credentialSubject"]["role"] == "auditor", "Digital Bazaar could not derive: {out}");
+    assert!(derived["credentialSubject"].get("employeeId").is_none(), "{derived}");
+    let checked = crate::interop_di::node(
+        &dir,
+        "verify.mjs",
+        Some(&json!({ "credential": derived, "didDocuments": did_documents })),
+    );
+    assert_eq!(checked["verified"], true, "Digital Bazaar: {checked}");
+    let got = verify(&agent, &a.admin, derived).await;
+    assert_eq!(got["verified"], true, "{got:#}");
+}
