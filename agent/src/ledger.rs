@@ -227,6 +227,10 @@ impl LedgerAccess {
         old_key: &str,
         new_public: &PublicKey,
     ) -> Result<Receipt, LedgerError> {
+        // Serialized with the author's other writes (a BBS key being added
+        // meanwhile would otherwise be dropped, or take the same sequence number).
+        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
+        let _turn = lock.lock().await;
         let current = self.client.resolve(did, &Default::default()).await?;
         let document = current.document.ok_or_else(|| LedgerError::Build(format!("{did} is deactivated")))?;
         let old_vm = document
