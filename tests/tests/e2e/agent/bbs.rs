@@ -166,6 +166,17 @@ async fn issued_by_the_agent_presented_and_revoked(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED, "{after}");
     assert_eq!(after["verifiableCredential"]["proof"]["verificationMethod"], vm.as_str(), "no second key");
 
+    // Another company gets its own key on its own DID, never A's.
+    let theirs = json!({ "credential": { "@context": [contexts::CREDENTIALS_V2], "type": ["VerifiableCredential"],
+        "credentialSubject": { "name": "x" } }, "options": { "cryptosuite": "bbs-2023", "credentialStatus": false } });
+    let (status, _, by_v) =
+        agent.request(Method::POST, "/vc-api/credentials/issue", Some(&v.admin), Some(&theirs)).await;
+    assert_eq!(status, StatusCode::CREATED, "{by_v}");
+    let v_vm = format!("{}#bbs-1", v.did());
+    assert_eq!(by_v["verifiableCredential"]["proof"]["verificationMethod"], v_vm.as_str());
+    assert_eq!(bbs_methods(&agent, v.did()).await, vec![(v_vm, true)]);
+    assert_eq!(bbs_methods(&agent, a.did()).await, vec![(vm.clone(), true)], "A's DID is unchanged");
+
     // A mandatory pointer that selects nothing is the caller's error.
     let bad = json!({ "credential": credential, "options": { "cryptosuite": "bbs-2023", "mandatoryPointers": ["/nowhere"] } });
     let answer = agent.request(Method::POST, "/vc-api/credentials/issue", Some(&a.admin), Some(&bad)).await;
