@@ -95,9 +95,7 @@ fn issue_options(format: &str) -> Option<Value> {
     match format {
         "rdfc" => Some(json!({ "cryptosuite": "eddsa-rdfc-2022" })),
         "jcs" => Some(json!({ "cryptosuite": "eddsa-jcs-2022" })),
-        "sd-jwt" => Some(
-            json!({ "format": "dc+sd-jwt", "disclosable": ["/credentialSubject/employeeId", "/credentialSubject/role"] }),
-        ),
+        "sd-jwt" => Some(json!({ "format": "dc+sd-jwt", "disclosable": ["/employeeId", "/role"] })),
         "bbs" => Some(json!({ "cryptosuite": "bbs-2023" })),
         _ => None,
     }
