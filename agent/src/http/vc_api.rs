@@ -66,20 +66,20 @@ impl IssueOptions {
     /// How to secure the credential: a Data Integrity cryptosuite, or an
     /// SD-JWT VC; options of the one never apply to the other.
     fn securing(&self) -> Result<Securing, ApiError> {
+        let bbs = self.cryptosuite.as_deref() == Some(idelta_issuer::bbs_2023::CRYPTOSUITE);
+        if self.mandatory_pointers.is_some() && !bbs {
+            return Err(ApiError::BadRequest(
+                "options.mandatoryPointers needs options.cryptosuite \"bbs-2023\"".into(),
+            ));
+        }
         match self.format.as_deref() {
             None => {
                 if self.disclosable.is_some() {
                     return Err(ApiError::BadRequest("options.disclosable needs options.format \"dc+sd-jwt\"".into()));
                 }
-                let bbs = self.cryptosuite.as_deref() == Some(idelta_issuer::bbs_2023::CRYPTOSUITE);
                 if bbs {
                     let mandatory_pointers = self.mandatory_pointers.clone().unwrap_or_default();
                     return Ok(Securing::Bbs { mandatory_pointers });
-                }
-                if self.mandatory_pointers.is_some() {
-                    return Err(ApiError::BadRequest(
-                        "options.mandatoryPointers needs options.cryptosuite \"bbs-2023\"".into(),
-                    ));
                 }
                 let suite = match self.cryptosuite.as_deref() {
                     None => Cryptosuite::EddsaRdfc2022,

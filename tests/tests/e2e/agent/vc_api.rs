@@ -158,6 +158,10 @@ async fn issue_and_verify(backend: Backend) {
         (with("@context", json!([contexts::CREDENTIALS_V2, "https://example.com/unbundled"])), "canonicalized"),
         (json!({ "credential": credential(), "options": { "cryptosuite": "ecdsa-sd-2099" } }), "ecdsa-sd-2099"),
         (json!({ "credential": credential(), "options": { "mandatoryPointers": ["/issuer"] } }), "bbs-2023"),
+        (
+            json!({ "credential": credential(), "options": { "format": "dc+sd-jwt", "mandatoryPointers": ["/issuer"] } }),
+            "bbs-2023",
+        ),
         (json!({ "credential": credential(), "options": { "proofPurpose": "x" } }), "proofPurpose"),
     ];
     for (body, named) in cases {
