@@ -34,6 +34,15 @@ pub trait StatusListSource: Send + Sync {
     fn bitstring_credential<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Value, String>>;
     /// The Status List Token (compact JWT) at `uri`.
     fn status_list_token<'a>(&'a self, uri: &'a str) -> BoxFuture<'a, Result<String, String>>;
+    /// Whether the list last returned for `url` is a copy whose proof and
+    /// issuer key this source saw verify against the same state of its
+    /// origin (a source that keeps copies per ledger tree head can tell;
+    /// the default never can). The validity period is checked again anyway.
+    fn verified_before(&self, _url: &str) -> bool {
+        false
+    }
+    /// Told when the list last returned for `url` verified.
+    fn remember_verified(&self, _url: &str) {}
 }
 
 /// The `id` of a credential's `issuer` (a URL or an object with an `id`).
@@ -92,15 +101,24 @@ async fn check_entry(
         .bitstring_credential(&entry.status_list_credential)
         .await
         .map_err(|e| format!("status list unavailable (STATUS_RETRIEVAL_ERROR): {e}"))?;
-    let expected = Expectations { purpose: Relationship::AssertionMethod, challenge: None, domain: None, now };
-    let list_report = verify(&list, resolver, expected).await;
-    if !list_report.verified {
-        let failed: Vec<String> =
-            list_report.failures().map(|c| format!("{}: {}", c.name, c.detail.clone().unwrap_or_default())).collect();
-        return Err(format!(
-            "the status list credential does not verify (STATUS_VERIFICATION_ERROR): {}",
-            failed.join("; ")
-        ));
+    let url = &entry.status_list_credential;
+    if source.verified_before(url) {
+        let period = list.as_object().map_or(Ok(()), |l| crate::data_integrity::validity(l, now));
+        period.map_err(|e| format!("the status list credential does not verify (STATUS_VERIFICATION_ERROR): {e}"))?;
+    } else {
+        let expected = Expectations { purpose: Relationship::AssertionMethod, challenge: None, domain: None, now };
+        let list_report = verify(&list, resolver, expected).await;
+        if !list_report.verified {
+            let failed: Vec<String> = list_report
+                .failures()
+                .map(|c| format!("{}: {}", c.name, c.detail.clone().unwrap_or_default()))
+                .collect();
+            return Err(format!(
+                "the status list credential does not verify (STATUS_VERIFICATION_ERROR): {}",
+                failed.join("; ")
+            ));
+        }
+        source.remember_verified(url);
     }
     if issuer_of(&list) != issuer_of(credential) {
         return Err(

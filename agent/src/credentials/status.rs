@@ -269,6 +269,10 @@ struct LedgerCopy {
     tree_size: u64,
     root: String,
     content: Value,
+    /// Whether this copy's proof verified with the issuer key resolved at
+    /// the same tree head; a new tree head (any ledger write, a rotation
+    /// included) replaces the copy, and with it this mark.
+    verified: bool,
 }
 
 /// A signed copy of a list and how long it may be served.
@@ -706,6 +710,11 @@ async fn allocate(
     now_ms: i64,
     created: &mut Vec<String>,
 ) -> Result<(String, StatusIndex)> {
+    // Allocations of one company take turns: the company row is the lock,
+    // since the status list row may not exist yet (two first issuances
+    // would both create `{purpose}-1`). Removal locks in the same order,
+    // company row first.
+    sqlx::query("UPDATE companies SET id = id WHERE id = $1").bind(company).execute(&mut *conn).await.map_err(db)?;
     sqlx::query("UPDATE status_lists SET update_seq = update_seq WHERE company_id = $1 AND purpose = $2")
         .bind(company)
         .bind(purpose.as_str())
@@ -1111,7 +1120,7 @@ impl Credentials {
     /// presentation (`credential[i].status.*`), reading lists from the
     /// ledger.
     pub(crate) async fn check_status(&self, report: &mut idelta_verifier::Report, document: &Value, now_ms: i64) {
-        let source = LedgerStatusSource { credentials: self };
+        let source = LedgerStatusSource::new(self);
         let resolver = self.resolver();
         let now = time_of(now_ms);
         let embedded = match document.get("verifiableCredential") {
@@ -1143,7 +1152,7 @@ impl Credentials {
             return;
         };
         let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
-        let source = LedgerStatusSource { credentials: self };
+        let source = LedgerStatusSource::new(self);
         let resolver = self.resolver();
         idelta_verifier::status::check_token_status(report, "", status, issuer, &source, &resolver, time_of(now_ms))
             .await;
@@ -1166,10 +1175,42 @@ async fn sign_jwt(claims: &Value, vm: &str, signer: &idelta_wallet::WalletSigner
 /// fetches nothing a credential names).
 pub struct LedgerStatusSource<'a> {
     credentials: &'a Credentials,
+    /// The tree size of the copy returned for each URL in this
+    /// verification, so that a verification mark is read from and set on
+    /// exactly that copy.
+    returned: Mutex<HashMap<String, u64>>,
+}
+
+impl<'a> LedgerStatusSource<'a> {
+    fn new(credentials: &'a Credentials) -> Self {
+        LedgerStatusSource { credentials, returned: Mutex::new(HashMap::new()) }
+    }
+
+    /// The kept copy of `url`, if it is the one returned in this verification.
+    fn returned_copy<T>(&self, url: &str, f: impl FnOnce(&mut LedgerCopy) -> T) -> Option<T> {
+        let size = *self.returned.lock().get(url)?;
+        let mut objects = self.credentials.status.objects.lock();
+        objects.get_mut(url).filter(|c| c.tree_size == size).map(f)
+    }
 }
 
 impl LedgerStatusSource<'_> {
+    /// The list at `url`, read from the ledger. Copies are kept by URL (a
+    /// URL names one company's list for good) with the tree head they were
+    /// read at, and reused while the ledger's tree head is unchanged.
     async fn object(&self, url: &str) -> std::result::Result<Value, String> {
+        let client = self.credentials.tenants.ledger().client();
+        let unreadable = |e: idelta_ledger_node::client::ClientError| {
+            format!("status list {url} is not readable on the ledger: {e}")
+        };
+        let sth = client.sth().await.map_err(unreadable)?;
+        let objects = &self.credentials.status.objects;
+        if let Some(copy) = objects.lock().get(url) {
+            if copy.tree_size == sth.tree_size && copy.root == sth.sha256_root_hash {
+                self.returned.lock().insert(url.to_owned(), copy.tree_size);
+                return Ok(copy.content.clone());
+            }
+        }
         let (company, name) = self
             .credentials
             .status
@@ -1178,28 +1219,32 @@ impl LedgerStatusSource<'_> {
         let company =
             self.credentials.tenants.company(company).await.map_err(|_| format!("no status list at {url}"))?;
         let id = format!("{}/{}/{name}", company.did, ObjectKind::StatusList.as_str());
-        let client = self.credentials.tenants.ledger().client();
-        let unreadable =
-            |e: idelta_ledger_node::client::ClientError| format!("status list {id} is not readable on the ledger: {e}");
-        let sth = client.sth().await.map_err(unreadable)?;
-        let objects = &self.credentials.status.objects;
-        if let Some(copy) = objects.lock().get(&id) {
-            if copy.tree_size == sth.tree_size && copy.root == sth.sha256_root_hash {
-                return Ok(copy.content.clone());
-            }
-        }
         let view = client.object(&id, None).await.map_err(unreadable)?;
         let mut cache = objects.lock();
         if cache.len() >= 10_000 {
             cache.clear();
         }
-        let copy = LedgerCopy { tree_size: sth.tree_size, root: sth.sha256_root_hash, content: view.content.clone() };
-        cache.insert(id, copy);
+        let copy = LedgerCopy {
+            tree_size: sth.tree_size,
+            root: sth.sha256_root_hash,
+            content: view.content.clone(),
+            verified: false,
+        };
+        self.returned.lock().insert(url.to_owned(), copy.tree_size);
+        cache.insert(url.to_owned(), copy);
         Ok(view.content)
     }
 }
 
 impl StatusListSource for LedgerStatusSource<'_> {
+    fn verified_before(&self, url: &str) -> bool {
+        self.returned_copy(url, |c| c.verified).unwrap_or(false)
+    }
+
+    fn remember_verified(&self, url: &str) {
+        self.returned_copy(url, |c| c.verified = true);
+    }
+
     fn bitstring_credential<'a>(&'a self, url: &'a str) -> BoxFuture<'a, std::result::Result<Value, String>> {
         Box::pin(self.object(url))
     }

@@ -108,14 +108,11 @@ async fn issued_by_the_agent_presented_and_revoked(backend: Backend) {
         "validUntil": "2999-01-01T00:00:00Z",
         "credentialSubject": { "employer": a.did(), "employeeId": "E-1", "role": "engineer" }
     });
-    // Two concurrent first issuances make one key and one DID update. (The
-    // second has no status: concurrent first status-list allocations of a
-    // company are another matter, see the status stage.)
+    // Two concurrent first issuances make one key and one DID update.
     let options = json!({ "cryptosuite": "bbs-2023", "mandatoryPointers": ["/credentialSubject/employer"],
         "holder": { "employee": a.employee_id(0) } });
     let body = json!({ "credential": credential, "options": options });
-    let other =
-        json!({ "credential": credential, "options": { "cryptosuite": "bbs-2023", "credentialStatus": false } });
+    let other = json!({ "credential": credential, "options": { "cryptosuite": "bbs-2023" } });
     let (first, second) = tokio::join!(
         agent.request(Method::POST, "/vc-api/credentials/issue", Some(&a.admin), Some(&body)),
         agent.request(Method::POST, "/vc-api/credentials/issue", Some(&a.admin), Some(&other)),

@@ -228,6 +228,25 @@ async fn revoke_suspend_reinstate(backend: Backend) {
 }
 
 /// The operator's endorser DID: the endorser of A's DID creation.
+/// A company's first issuances, concurrent, all succeed: the first one
+/// creates the lists and the others wait for it; no two credentials share
+/// an index.
+async fn concurrent_first_issuances(backend: Backend) {
+    let Some(agent) = TestAgent::start(backend).await else { return };
+    let a = Tenant::register(&agent, "Acme Anvils", &[]).await;
+    let issued =
+        futures::future::join_all((0..8).map(|_| issue(&agent, &a.admin, json!({ "credentialStatus": true })))).await;
+    let mut indexes = std::collections::HashSet::new();
+    for (vc, _) in &issued {
+        for entry in vc["credentialStatus"].as_array().expect("two entries") {
+            let key = (entry["statusListCredential"].to_string(), entry["statusListIndex"].to_string());
+            assert!(indexes.insert(key), "an index was given twice: {entry}");
+        }
+    }
+    assert_eq!(indexes.len(), 16, "two entries each");
+    assert_eq!(lists(&agent, &a.admin, a.id()).await.len(), 2, "one revocation and one suspension list");
+}
+
 async fn endorser_of(agent: &TestAgent, did: &str) -> Did {
     for i in 0..agent.ledger.tree_size().await {
         let tx = agent.ledger.client.entry(i).await.expect("entry").tx;
@@ -429,6 +448,7 @@ async fn digital_bazaar_checks_status(backend: Backend) {
 
 on_both_backends!(
     revoke_suspend_reinstate,
+    concurrent_first_issuances,
     failed_publication_stays_pending,
     removal_revokes,
     sd_jwt_token_status,
