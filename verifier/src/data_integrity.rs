@@ -336,6 +336,12 @@ mod tests {
             changed["credentialSubject"]["benefit"] = "platinum".into();
             assert_eq!(failures(&changed, for_credentials()).await, ["signature"], "{suite}: changed claim");
 
+            // A member no context defines is not silently left out of what
+            // is checked: JCS signs it, RDFC's safe mode refuses it.
+            let mut added = vc.clone();
+            added["credentialSubject"]["undefinedClaim"] = "unsigned".into();
+            assert_eq!(failures(&added, for_credentials()).await, ["signature"], "{suite}: added undefined member");
+
             let mut flipped = vc.clone();
             let pv = flipped["proof"]["proofValue"].as_str().unwrap();
             let (_, mut sig) = multibase::decode(pv).unwrap();

@@ -74,7 +74,10 @@ fn document_base() -> ArcIri {
     ArcIri::new_unchecked(Arc::from("x-string://"))
 }
 
-/// The RDFC-1.0 canonical N-Quads of the JSON-LD document `doc`.
+/// The RDFC-1.0 canonical N-Quads of the JSON-LD document `doc`, in
+/// JSON-LD's safe mode: a key no context defines is an error, not dropped,
+/// so no member a verifier is shown can be left out of what is signed
+/// (Digital Bazaar canonicalizes the same way and refuses such documents).
 ///
 /// A proof configuration (a document typed `DataIntegrityProof`) is the
 /// same for every proof one key makes within a second, for issuer and
@@ -83,14 +86,14 @@ pub fn canonical_nquads(doc: &serde_json::Value) -> Result<String> {
     let text = json_text(doc)?;
     let configuration = doc.get("type").and_then(serde_json::Value::as_str) == Some("DataIntegrityProof");
     if !configuration || text.len() > CONFIGURATION_MAX_LEN {
-        return canonical_nquads_of(&dataset_of_text(&text, Policy::Standard)?);
+        return canonical_nquads_of(&dataset_of_text(&text, Policy::Strict)?);
     }
     static KEPT: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
     let kept = KEPT.get_or_init(Mutex::default);
     if let Some(nquads) = kept.lock().get(&text) {
         return Ok(nquads.clone());
     }
-    let nquads = canonical_nquads_of(&dataset_of_text(&text, Policy::Standard)?)?;
+    let nquads = canonical_nquads_of(&dataset_of_text(&text, Policy::Strict)?)?;
     let mut kept = kept.lock();
     if kept.len() >= CONFIGURATIONS_CAPACITY {
         kept.clear();
@@ -162,7 +165,14 @@ async fn quads(mut json: Json<Loc>, meta: Loc, base: ArcIri, policy: Policy) -> 
             (),
         )
         .await
-        .map_err(|e| failed("expansion", &e.into_value()))?;
+        .map_err(|e| {
+            let e = e.into_value().to_string();
+            if policy == Policy::Strict && e.contains("Key expansion") {
+                failed("expansion", &format!("{e}: a member's key is no term of the document's @context (safe mode refuses it rather than leave it unsigned)"))
+            } else {
+                failed("expansion", &e)
+            }
+        })?;
     let mut generator = rdf_types::generator::Blank::new().with_metadata(());
     expanded.relabel_and_canonicalize_with(&mut vocabulary, &mut generator);
     let quads = expanded
@@ -263,10 +273,11 @@ mod tests {
     use sophia_jsonld::loader::ClosureLoader;
     use sophia_jsonld::{JsonLdOptions, JsonLdParser};
 
-    /// What `sophia_jsonld`'s own parser makes of `doc`, every context
-    /// processed where it stands: the reference the kept contexts must match.
+    /// What `sophia_jsonld`'s own parser makes of `doc` in safe mode, every
+    /// context processed where it stands: the reference the kept contexts
+    /// must match.
     fn reference_nquads(doc: &serde_json::Value) -> Result<String> {
-        canonical_nquads_of(&reference_dataset(doc, Policy::Standard)?)
+        canonical_nquads_of(&reference_dataset(doc, Policy::Strict)?)
     }
 
     fn reference_dataset(doc: &serde_json::Value, policy: Policy) -> Result<Dataset> {

@@ -202,7 +202,7 @@ async fn isolation_over_every_route(backend: Backend) {
         "credential": {
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "type": ["VerifiableCredential"],
-            "credentialSubject": { "note": "held" },
+            "credentialSubject": { "name": "held" },
         },
         "options": { "holder": { "employee": a.employee_id(0) } },
     });

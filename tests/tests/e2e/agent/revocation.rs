@@ -31,8 +31,8 @@ const STATUS: &str = "/vc-api/credentials/status";
 fn credential() -> Value {
     json!({
         "@context": [contexts::CREDENTIALS_V2],
-        "type": ["VerifiableCredential", "AnvilTesterCredential"],
-        "credentialSubject": { "role": "anvil tester" }
+        "type": ["VerifiableCredential"],
+        "credentialSubject": { "description": "tests anvils" }
     })
 }
 
@@ -40,9 +40,16 @@ async fn post(agent: &TestAgent, path: &str, token: Option<&str>, body: &Value) 
     agent.request(Method::POST, path, token, Some(body)).await
 }
 
-/// Issues as `token`'s company; returns the credential and its credentialId.
+/// Issues [`credential`] as `token`'s company; returns the credential and
+/// its credentialId.
 async fn issue(agent: &TestAgent, token: &str, options: Value) -> (Value, String) {
-    let body = json!({ "credential": credential(), "options": options });
+    issue_this(agent, token, credential(), options).await
+}
+
+/// Issues `credential` as `token`'s company; returns the secured credential
+/// and its credentialId.
+async fn issue_this(agent: &TestAgent, token: &str, credential: Value, options: Value) -> (Value, String) {
+    let body = json!({ "credential": credential, "options": options });
     let (status, _, body) = post(agent, ISSUE, Some(token), &body).await;
     assert_eq!(status, StatusCode::CREATED, "issue: {body}");
     let id = body["credentialId"].as_str().unwrap_or_else(|| panic!("credentialId in {body}")).to_owned();
@@ -354,7 +361,13 @@ async fn removal_revokes(backend: Backend) {
 async fn sd_jwt_token_status(backend: Backend) {
     let Some(agent) = TestAgent::start(backend).await else { return };
     let a = Tenant::register(&agent, "Acme Anvils", &[]).await;
-    let (vc, id) = issue(&agent, &a.admin, json!({ "format": "dc+sd-jwt" })).await;
+    // An SD-JWT VC's vct is its type's: an idelta type.
+    let employee = json!({
+        "@context": [contexts::CREDENTIALS_V2, contexts::IDELTA_V1],
+        "type": ["VerifiableCredential", "EmployeeCredential"],
+        "credentialSubject": { "employer": a.did(), "employeeId": "E-7" }
+    });
+    let (vc, id) = issue_this(&agent, &a.admin, employee, json!({ "format": "dc+sd-jwt" })).await;
     assert_eq!(vc["type"], "EnvelopedVerifiableCredential", "{vc}");
     let ok = verify(&agent, &vc).await;
     assert_eq!(ok["verified"], true, "{ok:#}");
