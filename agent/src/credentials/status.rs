@@ -50,7 +50,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Row as _};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ const RETRY_MAX_MS: i64 = 30_000;
 const PUBLISH_TICK: Duration = Duration::from_secs(1);
 
 /// What a list's entries mean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListPurpose {
     /// Bitstring Status List, `statusPurpose` `revocation`.
     Revocation,
@@ -262,7 +262,21 @@ pub struct StatusService {
     /// head is unchanged no object can have a newer version, so one tree
     /// head fetch replaces the object's four proof fetches.
     objects: Mutex<HashMap<String, LedgerCopy>>,
+    /// Indexes this process reserved per (company, purpose) and has not
+    /// handed out yet, with their list.
+    reserved: Mutex<HashMap<(String, ListPurpose), Reserved>>,
 }
+
+/// Reserved indexes, each with the name of its list.
+type Reserved = VecDeque<(String, StatusIndex)>;
+
+/// Indexes reserved per database transaction. Allocating is a read and a
+/// write of the list's allocator state (16 KiB) under the company's lock,
+/// so it is done for a block of indexes at once and each issuance takes
+/// one from memory. A reserved index that is never handed out (the process
+/// stops) stays allocated: it is never reused, only left unused, which
+/// costs capacity and nothing else.
+const RESERVE_BLOCK: usize = 64;
 
 /// A ledger object's content as of a tree head.
 struct LedgerCopy {
@@ -310,7 +324,35 @@ impl StatusService {
             wake: Arc::new(tokio::sync::Notify::new()),
             served: Mutex::new(HashMap::new()),
             objects: Mutex::new(HashMap::new()),
+            reserved: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A fresh index of a `purpose` list of `company`: one this process
+    /// reserved, or the first of a new block reserved now. Lists created
+    /// for the block are added to `created`.
+    async fn take(
+        &self,
+        company: &str,
+        purpose: ListPurpose,
+        now_ms: i64,
+        created: &mut Vec<String>,
+    ) -> Result<(String, StatusIndex)> {
+        let key = (company.to_owned(), purpose);
+        if let Some(index) = self.reserved.lock().get_mut(&key).and_then(VecDeque::pop_front) {
+            return Ok(index);
+        }
+        let mut tx = self.db.pool().begin().await.map_err(db)?;
+        let mut block = allocate(&mut tx, company, purpose, RESERVE_BLOCK, now_ms, created).await?;
+        tx.commit().await.map_err(db)?;
+        let first = block.pop_front().ok_or_else(|| corrupt("an allocation reserved no index".into()))?;
+        let mut reserved = self.reserved.lock();
+        if reserved.len() >= 10_000 {
+            // Bounded memory: dropped reservations are unused indexes, no harm.
+            reserved.clear();
+        }
+        reserved.entry(key).or_default().extend(block);
+        Ok(first)
     }
 
     /// The URL a list is served at.
@@ -330,9 +372,9 @@ impl StatusService {
         self.wake.notify_one();
     }
 
-    /// Allocates a revocation and a suspension index (Bitstring Status
-    /// Lists) for a Data Integrity credential and records it, in one
-    /// transaction. `status` is the `credentialStatus` array.
+    /// Takes a revocation and a suspension index (Bitstring Status Lists)
+    /// for a Data Integrity credential and records it. `status` is the
+    /// `credentialStatus` array.
     pub async fn assign_bitstring(
         &self,
         company: &str,
@@ -340,10 +382,10 @@ impl StatusService {
         credential_id: Option<&str>,
         now_ms: i64,
     ) -> Result<Assigned> {
-        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let mut created = Vec::new();
-        let (rev_list, rev) = allocate(&mut tx, company, ListPurpose::Revocation, now_ms, &mut created).await?;
-        let (sus_list, sus) = allocate(&mut tx, company, ListPurpose::Suspension, now_ms, &mut created).await?;
+        let (rev_list, rev) = self.take(company, ListPurpose::Revocation, now_ms, &mut created).await?;
+        let (sus_list, sus) = self.take(company, ListPurpose::Suspension, now_ms, &mut created).await?;
+        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let id = new_id("cr", now_ms);
         insert_issued(
             &mut tx,
@@ -365,8 +407,7 @@ impl StatusService {
         Ok(Assigned { id, status, created })
     }
 
-    /// Allocates a Token Status List index for an SD-JWT VC and records
-    /// it, in one transaction. `status` is the `status` claim
+    /// Takes a Token Status List index for an SD-JWT VC and records it. `status` is the `status` claim
     /// `{"status_list": {"idx", "uri"}}` to put in the SD-JWT's payload
     /// (never selectively disclosable: the verifier needs it).
     pub async fn assign_token_status(
@@ -376,9 +417,9 @@ impl StatusService {
         credential_id: Option<&str>,
         now_ms: i64,
     ) -> Result<Assigned> {
-        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let mut created = Vec::new();
-        let (list, index) = allocate(&mut tx, company, ListPurpose::Token, now_ms, &mut created).await?;
+        let (list, index) = self.take(company, ListPurpose::Token, now_ms, &mut created).await?;
+        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let id = new_id("cr", now_ms);
         insert_issued(&mut tx, company, &id, credential_id, holder_employee, "sd-jwt", (&list, index), None, now_ms)
             .await?;
@@ -699,17 +740,18 @@ async fn insert_issued(
     Ok(())
 }
 
-/// Takes a free index in the company's newest list of `purpose`, opening
-/// a list when there is none or it is full. The first statement writes the
-/// company's rows of that purpose, which locks them (PostgreSQL row locks;
-/// SQLite's write lock) until the caller's transaction ends.
+/// Takes `n` free indexes, from the company's newest list of `purpose` and
+/// then a new list when there is none or it fills. The first statement
+/// writes the company's row, which locks it (PostgreSQL row lock; SQLite's
+/// write lock) until the caller's transaction ends.
 async fn allocate(
     conn: &mut AnyConnection,
     company: &str,
     purpose: ListPurpose,
+    n: usize,
     now_ms: i64,
     created: &mut Vec<String>,
-) -> Result<(String, StatusIndex)> {
+) -> Result<Reserved> {
     // Allocations of one company take turns: the company row is the lock,
     // since the status list row may not exist yet (two first issuances
     // would both create `{purpose}-1`). Removal locks in the same order,
@@ -731,18 +773,24 @@ async fn allocate(
     .await
     .map_err(db)?;
     let mut rng = rand::rngs::OsRng;
+    let mut out = VecDeque::with_capacity(n);
     if let Some(row) = &newest {
         let name: String = row.try_get("name").map_err(db)?;
         let state: String = row.try_get("allocator").map_err(db)?;
         let mut allocator: IndexAllocator =
             serde_json::from_str(&state).map_err(|e| corrupt(format!("allocator of {name}: {e}")))?;
-        match allocator.allocate(&mut rng) {
-            Ok(index) => {
-                save_allocator(conn, company, &name, &allocator).await?;
-                return Ok((name, index));
+        while out.len() < n {
+            match allocator.allocate(&mut rng) {
+                Ok(index) => out.push_back((name.clone(), index)),
+                Err(idelta_revocation::Error::ListFull { .. }) => break,
+                Err(e) => return Err(list_error(e)),
             }
-            Err(idelta_revocation::Error::ListFull { .. }) => {}
-            Err(e) => return Err(list_error(e)),
+        }
+        if !out.is_empty() {
+            save_allocator(conn, company, &name, &allocator).await?;
+        }
+        if out.len() == n {
+            return Ok(out);
         }
     }
     let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM status_lists WHERE company_id = $1 AND purpose = $2")
@@ -755,7 +803,9 @@ async fn allocate(
         .map_err(db)?;
     let name = format!("{}-{}", purpose.as_str(), count + 1);
     let mut allocator = IndexAllocator::new(MIN_ENTRIES as u32);
-    let index = allocator.allocate(&mut rng).map_err(list_error)?;
+    while out.len() < n {
+        out.push_back((name.clone(), allocator.allocate(&mut rng).map_err(list_error)?));
+    }
     let state = serde_json::to_string(&allocator).map_err(|e| corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO status_lists (company_id, name, purpose, allocator, encoded, version, leaf_index, published_at, \
@@ -770,8 +820,8 @@ async fn allocate(
     .execute(&mut *conn)
     .await
     .map_err(|e| db(crate::db::conflict_aware(e)))?;
-    created.push(name.clone());
-    Ok((name, index))
+    created.push(name);
+    Ok(out)
 }
 
 async fn save_allocator(conn: &mut AnyConnection, company: &str, name: &str, allocator: &IndexAllocator) -> Result<()> {
