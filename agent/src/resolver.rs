@@ -16,6 +16,11 @@
 //! tree: an append-only log that has not grown cannot have changed a DID.
 //! Any write to the ledger (a rotation included) grows the tree, and the
 //! next verification resolves again: there is no staleness window.
+//!
+//! Inside [`at_one_tree_head`] every read of one verification (the issuer's
+//! key, the holder's, each status list's) uses the one tree head fetched
+//! first: the verification sees one consistent ledger state, and fetches
+//! one head instead of one per key and per list.
 
 use futures::future::BoxFuture;
 use idelta_ledger_node::client::{ClientError, LedgerClient};
@@ -36,10 +41,24 @@ pub struct LedgerKeyResolver {
 }
 
 /// A tree of the ledger's log, as a signed tree head names it.
+/// A ledger tree head: its size and root hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Tree {
-    size: u64,
-    root: String,
+pub struct Tree {
+    /// Leaves in the tree.
+    pub size: u64,
+    /// Its root hash, as the signed tree head gives it.
+    pub root: String,
+}
+
+tokio::task_local! {
+    /// The tree head the current verification reads at, once fetched.
+    static PINNED: tokio::sync::OnceCell<Tree>;
+}
+
+/// Runs `f` (one verification) reading the ledger at one tree head: the
+/// first read fetches the signed tree head, later reads reuse it.
+pub async fn at_one_tree_head<F: std::future::Future>(f: F) -> F::Output {
+    PINNED.scope(tokio::sync::OnceCell::new(), f).await
 }
 
 #[derive(Debug, Default)]
@@ -56,9 +75,18 @@ impl LedgerKeyResolver {
 
     /// The ledger's current tree, from a signed tree head fetched now (its
     /// signature checked by the client).
-    async fn current_tree(&self) -> Result<Tree, ResolverError> {
+    /// The ledger's current tree head (its signature checked by the
+    /// client), or the one this verification already read at.
+    pub async fn current_tree(&self) -> Result<Tree, ResolverError> {
+        if let Ok(Some(tree)) = PINNED.try_with(|pinned| pinned.get().cloned()) {
+            return Ok(tree);
+        }
         let sth = self.client.sth().await.map_err(|e| ResolverError::Failed(e.to_string()))?;
-        Ok(Tree { size: sth.tree_size, root: sth.sha256_root_hash })
+        let tree = Tree { size: sth.tree_size, root: sth.sha256_root_hash };
+        // Outside a verification there is nothing to pin; a concurrent read
+        // of the same verification may have pinned first, and wins.
+        let _ = PINNED.try_with(|pinned| pinned.set(tree.clone()));
+        Ok(PINNED.try_with(|pinned| pinned.get().cloned()).ok().flatten().unwrap_or(tree))
     }
 
     /// The DID's active document, proved against the current tree or a

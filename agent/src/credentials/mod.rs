@@ -397,16 +397,20 @@ impl Credentials {
     }
 
     /// Verifies a credential's Data Integrity proof (`assertionMethod`),
-    /// its issuer on the ledger and its validity period at `now_ms`.
+    /// its issuer on the ledger and its validity period at `now_ms`, its
+    /// status and schema, reading the ledger at one tree head.
     pub async fn verify_credential(&self, credential: &Value, now_ms: i64) -> Report {
-        let enveloped = self.verify_enveloped(credential, sd_jwt::ENVELOPED_CREDENTIAL, None, now_ms);
-        if let Some(report) = enveloped.await {
-            return report;
-        }
-        let mut report = self.verify_credential_proof(credential, now_ms).await;
-        self.check_status(&mut report, credential, now_ms).await;
-        idelta_verifier::schema::check(credential, &mut report, "schema");
-        report
+        crate::resolver::at_one_tree_head(async {
+            let enveloped = self.verify_enveloped(credential, sd_jwt::ENVELOPED_CREDENTIAL, None, now_ms);
+            if let Some(report) = enveloped.await {
+                return report;
+            }
+            let mut report = self.verify_credential_proof(credential, now_ms).await;
+            self.check_status(&mut report, credential, now_ms).await;
+            idelta_verifier::schema::check(credential, &mut report, "schema");
+            report
+        })
+        .await
     }
 
     /// The proof checks of a Data Integrity credential, by cryptosuite:
@@ -431,23 +435,27 @@ impl Credentials {
         domain: Option<String>,
         now_ms: i64,
     ) -> Report {
-        let binding = Some((challenge.clone(), domain.clone()));
-        let enveloped = self.verify_enveloped(presentation, sd_jwt::ENVELOPED_PRESENTATION, binding, now_ms);
-        if let Some(report) = enveloped.await {
-            return report;
-        }
-        let expected = Expectations { purpose: Relationship::Authentication, challenge, domain, now: time_of(now_ms) };
-        let mut report = verify(presentation, &self.resolver(), expected).await;
-        self.check_status(&mut report, presentation, now_ms).await;
-        let embedded = match presentation.get("verifiableCredential") {
-            Some(Value::Array(vcs)) => vcs.iter().collect(),
-            Some(vc) => vec![vc],
-            None => Vec::new(),
-        };
-        for (i, vc) in embedded.into_iter().enumerate() {
-            idelta_verifier::schema::check(vc, &mut report, &format!("credential[{i}].schema"));
-        }
-        report
+        crate::resolver::at_one_tree_head(async {
+            let binding = Some((challenge.clone(), domain.clone()));
+            let enveloped = self.verify_enveloped(presentation, sd_jwt::ENVELOPED_PRESENTATION, binding, now_ms);
+            if let Some(report) = enveloped.await {
+                return report;
+            }
+            let expected =
+                Expectations { purpose: Relationship::Authentication, challenge, domain, now: time_of(now_ms) };
+            let mut report = verify(presentation, &self.resolver(), expected).await;
+            self.check_status(&mut report, presentation, now_ms).await;
+            let embedded = match presentation.get("verifiableCredential") {
+                Some(Value::Array(vcs)) => vcs.iter().collect(),
+                Some(vc) => vec![vc],
+                None => Vec::new(),
+            };
+            for (i, vc) in embedded.into_iter().enumerate() {
+                idelta_verifier::schema::check(vc, &mut report, &format!("credential[{i}].schema"));
+            }
+            report
+        })
+        .await
     }
 }
 

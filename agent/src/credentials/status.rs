@@ -1253,10 +1253,10 @@ impl LedgerStatusSource<'_> {
         let unreadable = |e: idelta_ledger_node::client::ClientError| {
             format!("status list {url} is not readable on the ledger: {e}")
         };
-        let sth = client.sth().await.map_err(unreadable)?;
+        let tree = self.credentials.resolver().current_tree().await.map_err(|e| format!("status list {url}: {e}"))?;
         let objects = &self.credentials.status.objects;
         if let Some(copy) = objects.lock().get(url) {
-            if copy.tree_size == sth.tree_size && copy.root == sth.sha256_root_hash {
+            if copy.tree_size == tree.size && copy.root == tree.root {
                 self.returned.lock().insert(url.to_owned(), copy.tree_size);
                 return Ok(copy.content.clone());
             }
@@ -1274,12 +1274,7 @@ impl LedgerStatusSource<'_> {
         if cache.len() >= 10_000 {
             cache.clear();
         }
-        let copy = LedgerCopy {
-            tree_size: sth.tree_size,
-            root: sth.sha256_root_hash,
-            content: view.content.clone(),
-            verified: false,
-        };
+        let copy = LedgerCopy { tree_size: tree.size, root: tree.root, content: view.content.clone(), verified: false };
         self.returned.lock().insert(url.to_owned(), copy.tree_size);
         cache.insert(url.to_owned(), copy);
         Ok(view.content)
