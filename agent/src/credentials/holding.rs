@@ -326,7 +326,7 @@ impl Credentials {
     /// sub-wallet; returns its id there. Fails with
     /// [`CredentialError::NotHeld`] when the sub-wallet is gone.
     pub(super) async fn hold(&self, company: &str, employee: &str, credential: &Value, now_ms: i64) -> Result<String> {
-        let held = to_held(new_id("cr", now_ms), credential, now_ms)?;
+        let held = to_held(new_id("hc", now_ms), credential, now_ms)?;
         let wallet = self.tenants.wallets().open(company).await.map_err(TenantError::from)?;
         match wallet.store_credential(Holder::Sub(employee), &held).await {
             Ok(()) => Ok(held.id),
@@ -511,7 +511,7 @@ mod tests {
     #[tokio::test]
     async fn held_records_name_format_issuer_and_types() {
         let vc = json!({ "issuer": { "id": "did:idelta:a" }, "type": ["VerifiableCredential", "EmployeeCredential"] });
-        let h = to_held("cr-1".into(), &vc, 5).unwrap();
+        let h = to_held("hc-1".into(), &vc, 5).unwrap();
         assert_eq!((h.format, h.issuer.as_str(), h.types.len()), (CredentialFormat::DataIntegrity, "did:idelta:a", 2));
 
         let issuer = LocalSigner::from_seed([1; 32]);
@@ -530,7 +530,7 @@ mod tests {
         let compact = sd_jwt::issue(&req, &issuer).await.unwrap();
         let enveloped =
             json!({ "type": "EnvelopedVerifiableCredential", "id": format!("{SD_JWT_DATA_PREFIX}{compact}") });
-        let h = to_held("cr-2".into(), &enveloped, 5).unwrap();
+        let h = to_held("hc-2".into(), &enveloped, 5).unwrap();
         assert_eq!(h.format, CredentialFormat::SdJwt);
         assert_eq!(h.issuer, issuer.did_key());
         assert_eq!(h.types, ["https://idelta.example/vct/EmployeeCredential"]);
@@ -599,7 +599,7 @@ mod tests {
             decoys: 2,
         };
         let compact = sd_jwt::issue(&req, &issuer).await.unwrap();
-        let held = to_held("cr-1".into(), &Value::String(compact.clone()), 0).unwrap();
+        let held = to_held("hc-1".into(), &Value::String(compact.clone()), 0).unwrap();
         let query = Query::parse(&json!({ "credentials": [{ "id": "job", "format": "dc+sd-jwt",
             "meta": { "vct_values": ["urn:idelta:EmployeeCredential"] },
             "claims": [{ "path": ["role"] }] }] }))

@@ -240,7 +240,7 @@ async fn isolation_over_every_route(backend: Backend) {
         ("company", "co-00000000000000000000000000".to_owned()),
         ("employee", "em-00000000000000000000000000".to_owned()),
         ("webhook", "wh-00000000000000000000000000".to_owned()),
-        ("credential", "cr-00000000000000000000000000".to_owned()),
+        ("credential", "hc-00000000000000000000000000".to_owned()),
         ("request", "pr-00000000000000000000000000".to_owned()),
         ("list", "revocation-1".to_owned()),
         ("type", "NoSuchCredential".to_owned()),
