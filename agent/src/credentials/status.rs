@@ -265,6 +265,10 @@ pub struct StatusService {
     /// Indexes this process reserved per (company, purpose) and has not
     /// handed out yet, with their list.
     reserved: Mutex<HashMap<(String, ListPurpose), Reserved>>,
+    /// Issued-credential records waiting to be written, and the turn to
+    /// write them: see [`StatusService::record_issued`].
+    waiting: Mutex<Vec<Waiting>>,
+    committing: tokio::sync::Mutex<()>,
 }
 
 /// Reserved indexes, each with the name of its list.
@@ -325,6 +329,56 @@ impl StatusService {
             served: Mutex::new(HashMap::new()),
             objects: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(Vec::new()),
+            committing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Writes an issued credential's record before the credential is
+    /// handed out (so that it can always be revoked), committed together
+    /// with the records other issuances are writing at the same moment:
+    /// whoever gets the turn writes every waiting record in one
+    /// transaction, so concurrent issuances share one commit (and one
+    /// fsync) instead of queueing for one each.
+    async fn record_issued(&self, row: IssuedRow) -> Result<()> {
+        let (reply, written) = tokio::sync::oneshot::channel();
+        self.waiting.lock().push((row, reply));
+        {
+            let _turn = self.committing.lock().await;
+            let batch = std::mem::take(&mut *self.waiting.lock());
+            if !batch.is_empty() {
+                self.write_batch(batch).await;
+            }
+        }
+        written.await.map_err(|_| corrupt("the issued credential's record was not written".into()))?
+    }
+
+    /// Writes `batch` in one transaction; if that fails, each record in
+    /// its own, so that a record that cannot be written fails only its own
+    /// issuance.
+    async fn write_batch(&self, batch: Vec<Waiting>) {
+        if batch.len() > 1 {
+            let together = async {
+                let mut tx = self.db.pool().begin().await.map_err(db)?;
+                for (row, _) in &batch {
+                    insert_issued(&mut tx, row).await?;
+                }
+                tx.commit().await.map_err(db)
+            };
+            if together.await.is_ok() {
+                for (_, reply) in batch {
+                    let _ = reply.send(Ok(()));
+                }
+                return;
+            }
+        }
+        for (row, reply) in batch {
+            let alone = async {
+                let mut tx = self.db.pool().begin().await.map_err(db)?;
+                insert_issued(&mut tx, &row).await?;
+                tx.commit().await.map_err(db)
+            };
+            let _ = reply.send(alone.await);
         }
     }
 
@@ -385,29 +439,27 @@ impl StatusService {
         let mut created = Vec::new();
         let (rev_list, rev) = self.take(company, ListPurpose::Revocation, now_ms, &mut created).await?;
         let (sus_list, sus) = self.take(company, ListPurpose::Suspension, now_ms, &mut created).await?;
-        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let id = new_id("cr", now_ms);
-        insert_issued(
-            &mut tx,
-            company,
-            &id,
-            credential_id,
-            holder_employee,
-            "di",
-            (&rev_list, rev),
-            Some((&sus_list, sus)),
-            now_ms,
-        )
-        .await?;
-        tx.commit().await.map_err(db)?;
         let status = json!([
             BitstringStatusListEntry::new(&self.list_url(company, &rev_list), StatusPurpose::Revocation, rev).to_json(),
             BitstringStatusListEntry::new(&self.list_url(company, &sus_list), StatusPurpose::Suspension, sus).to_json(),
         ]);
+        self.record_issued(IssuedRow {
+            company: company.to_owned(),
+            id: id.clone(),
+            credential_id: credential_id.map(str::to_owned),
+            holder_employee: holder_employee.map(str::to_owned),
+            format: "di",
+            rev: (rev_list, rev),
+            sus: Some((sus_list, sus)),
+            now_ms,
+        })
+        .await?;
         Ok(Assigned { id, status, created })
     }
 
-    /// Takes a Token Status List index for an SD-JWT VC and records it. `status` is the `status` claim
+    /// Takes a Token Status List index for an SD-JWT VC and records it.
+    /// `status` is the `status` claim
     /// `{"status_list": {"idx", "uri"}}` to put in the SD-JWT's payload
     /// (never selectively disclosable: the verifier needs it).
     pub async fn assign_token_status(
@@ -419,12 +471,20 @@ impl StatusService {
     ) -> Result<Assigned> {
         let mut created = Vec::new();
         let (list, index) = self.take(company, ListPurpose::Token, now_ms, &mut created).await?;
-        let mut tx = self.db.pool().begin().await.map_err(db)?;
         let id = new_id("cr", now_ms);
-        insert_issued(&mut tx, company, &id, credential_id, holder_employee, "sd-jwt", (&list, index), None, now_ms)
-            .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Assigned { id, status: StatusClaim::new(&self.list_url(company, &list), index).to_json(), created })
+        let status = StatusClaim::new(&self.list_url(company, &list), index).to_json();
+        self.record_issued(IssuedRow {
+            company: company.to_owned(),
+            id: id.clone(),
+            credential_id: credential_id.map(str::to_owned),
+            holder_employee: holder_employee.map(str::to_owned),
+            format: "sd-jwt",
+            rev: (list, index),
+            sus: None,
+            now_ms,
+        })
+        .await?;
+        Ok(Assigned { id, status, created })
     }
 
     /// Changes the status of a credential `company` issued (by the agent's
@@ -709,36 +769,41 @@ pub async fn revoke_issued_in(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_issued(
-    conn: &mut AnyConnection,
-    company: &str,
-    id: &str,
-    credential_id: Option<&str>,
-    holder_employee: Option<&str>,
-    format: &str,
-    rev: (&str, StatusIndex),
-    sus: Option<(&str, StatusIndex)>,
-    now_ms: i64,
-) -> Result<()> {
+async fn insert_issued(conn: &mut AnyConnection, row: &IssuedRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO issued_credentials (company_id, id, credential_id, holder_employee, format, status, rev_list, \
          rev_index, sus_list, sus_index, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'valid', $6, $7, $8, $9, $10, $10)",
     )
-    .bind(company)
-    .bind(id)
-    .bind(credential_id)
-    .bind(holder_employee)
-    .bind(format)
-    .bind(rev.0)
-    .bind(i64::from(rev.1.get()))
-    .bind(sus.map(|s| s.0))
-    .bind(sus.map(|s| i64::from(s.1.get())))
-    .bind(now_ms)
+    .bind(&row.company)
+    .bind(&row.id)
+    .bind(row.credential_id.as_deref())
+    .bind(row.holder_employee.as_deref())
+    .bind(row.format)
+    .bind(&row.rev.0)
+    .bind(i64::from(row.rev.1.get()))
+    .bind(row.sus.as_ref().map(|s| s.0.as_str()))
+    .bind(row.sus.as_ref().map(|s| i64::from(s.1.get())))
+    .bind(row.now_ms)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     Ok(())
 }
+
+/// An issued credential's record: whose, which list entries.
+struct IssuedRow {
+    company: String,
+    id: String,
+    credential_id: Option<String>,
+    holder_employee: Option<String>,
+    format: &'static str,
+    rev: (String, StatusIndex),
+    sus: Option<(String, StatusIndex)>,
+    now_ms: i64,
+}
+
+/// A record waiting for the next group commit, with whom to tell.
+type Waiting = (IssuedRow, tokio::sync::oneshot::Sender<Result<()>>);
 
 /// Takes `n` free indexes, from the company's newest list of `purpose` and
 /// then a new list when there is none or it fills. The first statement
