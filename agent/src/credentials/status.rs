@@ -334,13 +334,32 @@ impl StatusService {
         }
     }
 
-    /// Writes an issued credential's record before the credential is
-    /// handed out (so that it can always be revoked), committed together
-    /// with the records other issuances are writing at the same moment:
-    /// whoever gets the turn writes every waiting record in one
-    /// transaction, so concurrent issuances share one commit (and one
-    /// fsync) instead of queueing for one each.
-    async fn record_issued(&self, row: IssuedRow) -> Result<()> {
+    /// Writes an issued credential's record, answering its id, before the
+    /// credential is handed out (so that it can always be revoked),
+    /// committed together with the records other issuances are writing at
+    /// the same moment: whoever gets the turn writes every waiting record
+    /// in one transaction, so concurrent issuances share one commit (and
+    /// one fsync) instead of queueing for one each.
+    async fn record_issued(
+        &self,
+        company: &str,
+        credential_id: Option<&str>,
+        holder_employee: Option<&str>,
+        format: &'static str,
+        (rev, sus): (Entry, Option<Entry>),
+        now_ms: i64,
+    ) -> Result<String> {
+        let id = new_id("cr", now_ms);
+        let row = IssuedRow {
+            company: company.to_owned(),
+            id: id.clone(),
+            credential_id: credential_id.map(str::to_owned),
+            holder_employee: holder_employee.map(str::to_owned),
+            format,
+            rev,
+            sus,
+            now_ms,
+        };
         let (reply, written) = tokio::sync::oneshot::channel();
         self.waiting.lock().push((row, reply));
         {
@@ -350,7 +369,8 @@ impl StatusService {
                 self.write_batch(batch).await;
             }
         }
-        written.await.map_err(|_| corrupt("the issued credential's record was not written".into()))?
+        written.await.map_err(|_| corrupt("the issued credential's record was not written".into()))??;
+        Ok(id)
     }
 
     /// Writes `batch` in one transaction; if that fails, each record in
@@ -439,22 +459,12 @@ impl StatusService {
         let mut created = Vec::new();
         let (rev_list, rev) = self.take(company, ListPurpose::Revocation, now_ms, &mut created).await?;
         let (sus_list, sus) = self.take(company, ListPurpose::Suspension, now_ms, &mut created).await?;
-        let id = new_id("cr", now_ms);
         let status = json!([
             BitstringStatusListEntry::new(&self.list_url(company, &rev_list), StatusPurpose::Revocation, rev).to_json(),
             BitstringStatusListEntry::new(&self.list_url(company, &sus_list), StatusPurpose::Suspension, sus).to_json(),
         ]);
-        self.record_issued(IssuedRow {
-            company: company.to_owned(),
-            id: id.clone(),
-            credential_id: credential_id.map(str::to_owned),
-            holder_employee: holder_employee.map(str::to_owned),
-            format: "di",
-            rev: (rev_list, rev),
-            sus: Some((sus_list, sus)),
-            now_ms,
-        })
-        .await?;
+        let entries = ((rev_list, rev), Some((sus_list, sus)));
+        let id = self.record_issued(company, credential_id, holder_employee, "di", entries, now_ms).await?;
         Ok(Assigned { id, status, created })
     }
 
@@ -471,19 +481,10 @@ impl StatusService {
     ) -> Result<Assigned> {
         let mut created = Vec::new();
         let (list, index) = self.take(company, ListPurpose::Token, now_ms, &mut created).await?;
-        let id = new_id("cr", now_ms);
         let status = StatusClaim::new(&self.list_url(company, &list), index).to_json();
-        self.record_issued(IssuedRow {
-            company: company.to_owned(),
-            id: id.clone(),
-            credential_id: credential_id.map(str::to_owned),
-            holder_employee: holder_employee.map(str::to_owned),
-            format: "sd-jwt",
-            rev: (list, index),
-            sus: None,
-            now_ms,
-        })
-        .await?;
+        let id = self
+            .record_issued(company, credential_id, holder_employee, "sd-jwt", ((list, index), None), now_ms)
+            .await?;
         Ok(Assigned { id, status, created })
     }
 
@@ -790,6 +791,9 @@ async fn insert_issued(conn: &mut AnyConnection, row: &IssuedRow) -> Result<()> 
     Ok(())
 }
 
+/// A status list entry: the list's name and the index in it.
+type Entry = (String, StatusIndex);
+
 /// An issued credential's record: whose, which list entries.
 struct IssuedRow {
     company: String,
@@ -797,8 +801,8 @@ struct IssuedRow {
     credential_id: Option<String>,
     holder_employee: Option<String>,
     format: &'static str,
-    rev: (String, StatusIndex),
-    sus: Option<(String, StatusIndex)>,
+    rev: Entry,
+    sus: Option<Entry>,
     now_ms: i64,
 }
 
