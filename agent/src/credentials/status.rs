@@ -769,7 +769,6 @@ pub async fn revoke_issued_in(
     Ok(revoked)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn insert_issued(conn: &mut AnyConnection, row: &IssuedRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO issued_credentials (company_id, id, credential_id, holder_employee, format, status, rev_list, \
