@@ -10,6 +10,7 @@
 
 use crate::error::Rejection;
 use ed25519_dalek::{Signature, VerifyingKey};
+use idelta_types::loyalty::{did_key_may_author, LoyaltyOp};
 use idelta_types::tx::{DidCreate, DidUpdate, Genesis, ObjectPut, RoleGrant, RoleRevoke, MAX_TX_BYTES};
 use idelta_types::{Did, DidDocument, DidUrl, PublicKey, SignedTransaction, TxType};
 
@@ -33,6 +34,9 @@ pub enum Operation {
     RoleRevoke(RoleRevoke),
     /// See [`TxType::ObjectPut`].
     ObjectPut(ObjectPut),
+    /// A loyalty transaction (`token.*`, `account.close`, `benefit.*`,
+    /// `unit.*`, `market.*`), already checked by [`LoyaltyOp::from_tx`].
+    Loyalty(LoyaltyOp),
 }
 
 /// A decoded signature.
@@ -63,6 +67,9 @@ pub struct Admitted {
     /// carries, validated at admission (it needs no state), so the single
     /// sequencer thread never parses a key.
     pub document_keys: Vec<(String, VerifyingKey)>,
+    /// The key a `did:key` author's DID encodes, with its only vm id
+    /// `did:key:z…#z…`, decoded at admission like `document_keys`.
+    pub author_key: Option<(String, VerifyingKey)>,
     /// `(signature index, key)` pairs already verified; the state machine
     /// skips recomputing those (same inputs, same answer).
     pub(crate) preverified: Vec<(usize, [u8; 32])>,
@@ -94,9 +101,7 @@ pub fn admit_json(body: &[u8]) -> Result<Admitted, Rejection> {
 /// Admits a parsed transaction.
 pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
     let malformed = |m: String| Rejection::Malformed(m);
-    if !tx.author.is_idelta() {
-        return Err(malformed(format!("author {} must be a did:idelta DID", tx.author)));
-    }
+    let author_key = author_key(&tx)?;
     if let Some(e) = &tx.endorser {
         if !e.is_idelta() {
             return Err(malformed(format!("endorser {e} must be a did:idelta DID")));
@@ -140,8 +145,10 @@ pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
         TxType::RoleGrant => Operation::RoleGrant(payload(&tx)?),
         TxType::RoleRevoke => Operation::RoleRevoke(payload(&tx)?),
         TxType::ObjectPut => Operation::ObjectPut(payload(&tx)?),
-        #[allow(unreachable_patterns)]
-        other => return Err(malformed(format!("transaction type {other} is not supported by this node"))),
+        other => match LoyaltyOp::from_tx(&tx).map_err(|e| malformed(e.to_string()))? {
+            Some(op) => Operation::Loyalty(op),
+            None => return Err(malformed(format!("transaction type {other} is not supported by this node"))),
+        },
     };
     let canonical = tx.canonical_bytes().map_err(|e| malformed(e.to_string()))?;
     if canonical.len() > MAX_TX_BYTES {
@@ -154,7 +161,36 @@ pub fn admit(tx: SignedTransaction) -> Result<Admitted, Rejection> {
         }
         _ => Vec::new(),
     };
-    Ok(Admitted { tx, op, canonical, signing_input, sigs, document_keys, preverified: Vec::new() })
+    Ok(Admitted { tx, op, canonical, signing_input, sigs, document_keys, author_key, preverified: Vec::new() })
+}
+
+/// Authors are `did:idelta` DIDs, except that an employee's `did:key` may
+/// author the operations on its own loyalty account
+/// ([`did_key_may_author`]); its only key is the one the DID encodes.
+fn author_key(tx: &SignedTransaction) -> Result<Option<(String, VerifyingKey)>, Rejection> {
+    let author = &tx.author;
+    if author.is_idelta() {
+        return Ok(None);
+    }
+    if author.method() != "key" {
+        return Err(Rejection::Malformed(format!(
+            "author {author} must be a did:idelta (or, for account operations, did:key) DID"
+        )));
+    }
+    if !did_key_may_author(tx.tx_type) {
+        return Err(Rejection::Unauthorized(format!(
+            "a did:key author may only write account operations, not {}",
+            tx.tx_type
+        )));
+    }
+    let id = author.method_specific_id();
+    match PublicKey::from_multibase(id) {
+        Ok(PublicKey::Ed25519(key)) => Ok(Some((author.with_fragment(id), key))),
+        Ok(PublicKey::Bls12381G2(_)) => {
+            Err(Rejection::Malformed(format!("did:key author {author} must be an Ed25519 key")))
+        }
+        Err(e) => Err(Rejection::Malformed(format!("did:key author {author}: {e}"))),
+    }
 }
 
 fn payload<P: serde::de::DeserializeOwned>(tx: &SignedTransaction) -> Result<P, Rejection> {

@@ -26,6 +26,11 @@ use idelta_types::canonical::b64;
 use idelta_types::log::{
     decode_hashes, node_signer_id, ConsistencyProof, InclusionProof, LeafInput, LogEntry, Receipt, SignedTreeHead,
 };
+use idelta_types::loyalty::views::{
+    AccountView, AsOf, BenefitQuery, BenefitView, BenefitsPage, HistoryPage, MarketView, OfferQuery, OffersPage,
+    RecentPage, SettlementReport, TokenView, TokensPage, UnitView,
+};
+use idelta_types::loyalty::OfferKind;
 use idelta_types::merkle::{self, Hash};
 use idelta_types::resolution::{ResolutionResult, RESOLUTION_MEDIA_TYPE};
 use idelta_types::tx::{DidCreate, DidUpdate, Genesis, ObjectPut};
@@ -392,6 +397,98 @@ impl LedgerClient {
         };
         let result: ResolutionResult = decode("resolution result", &body)?;
         check_resolution(&self.node_key, did, options, result, gone)
+    }
+}
+
+/// Loyalty reads (`/v1/loyalty/*`, `/v1/log/recent`). These are the node's
+/// answers about its state as of `treeSize`, *not* proved against a tree
+/// head: what a value is cannot be proved by an inclusion proof alone. Every
+/// leaf they name can be fetched and proved with [`LedgerClient::entry`] and
+/// [`LedgerClient::inclusion_proof`], and the whole state recomputed from
+/// the log. An unknown token, benefit or unit is [`ClientError::NotFound`].
+impl LedgerClient {
+    /// `GET /v1/loyalty/tokens`.
+    pub async fn loyalty_tokens(&self) -> Result<TokensPage> {
+        self.get("/v1/loyalty/tokens", &[]).await
+    }
+
+    /// `GET /v1/loyalty/tokens/{token}`.
+    pub async fn loyalty_token(&self, token: &Did) -> Result<AsOf<TokenView>> {
+        self.get(&format!("/v1/loyalty/tokens/{token}"), &[]).await
+    }
+
+    /// `GET /v1/loyalty/market`: exchange rates and commission.
+    pub async fn loyalty_market(&self) -> Result<MarketView> {
+        self.get("/v1/loyalty/market", &[]).await
+    }
+
+    /// `GET /v1/loyalty/accounts/{did}`: balances and units (empty if unknown).
+    pub async fn loyalty_account(&self, account: &Did) -> Result<AccountView> {
+        self.get(&format!("/v1/loyalty/accounts/{account}"), &[]).await
+    }
+
+    /// `GET /v1/loyalty/accounts/{did}/history`, newest first.
+    pub async fn loyalty_history(&self, account: &Did, before: Option<u64>, limit: Option<u32>) -> Result<HistoryPage> {
+        let mut query = Vec::new();
+        push_query(&mut query, "before", before);
+        push_query(&mut query, "limit", limit);
+        self.get(&format!("/v1/loyalty/accounts/{account}/history"), &query).await
+    }
+
+    /// `GET /v1/loyalty/benefits`, newest first.
+    pub async fn loyalty_benefits(&self, q: &BenefitQuery) -> Result<BenefitsPage> {
+        let mut query = Vec::new();
+        push_query(&mut query, "company", q.company.as_ref());
+        push_query(&mut query, "category", q.category.as_ref());
+        push_query(&mut query, "q", q.q.as_ref());
+        push_query(&mut query, "available", q.available);
+        push_query(&mut query, "before", q.before);
+        push_query(&mut query, "limit", q.limit);
+        self.get("/v1/loyalty/benefits", &query).await
+    }
+
+    /// `GET /v1/loyalty/benefits/{did}`.
+    pub async fn loyalty_benefit(&self, benefit: &Did) -> Result<AsOf<BenefitView>> {
+        self.get(&format!("/v1/loyalty/benefits/{benefit}"), &[]).await
+    }
+
+    /// `GET /v1/loyalty/benefits/{did}/units/{unit}`.
+    pub async fn loyalty_unit(&self, benefit: &Did, unit: u64) -> Result<AsOf<UnitView>> {
+        self.get(&format!("/v1/loyalty/benefits/{benefit}/units/{unit}"), &[]).await
+    }
+
+    /// `GET /v1/loyalty/offers`, newest offer first.
+    pub async fn loyalty_offers(&self, q: &OfferQuery) -> Result<OffersPage> {
+        let mut query = Vec::new();
+        let kind = q.kind.map(|k| match k {
+            OfferKind::Sale => "sale",
+            OfferKind::Swap => "swap",
+        });
+        push_query(&mut query, "kind", kind);
+        push_query(&mut query, "before", q.before);
+        push_query(&mut query, "limit", q.limit);
+        self.get("/v1/loyalty/offers", &query).await
+    }
+
+    /// `GET /v1/loyalty/settlement?from&to` (ms since the epoch, `[from, to)`).
+    pub async fn loyalty_settlement(&self, from: u64, to: u64) -> Result<SettlementReport> {
+        self.get("/v1/loyalty/settlement", &[("from", from.to_string()), ("to", to.to_string())]).await
+    }
+
+    /// `GET /v1/log/recent`: the latest entries, of one type if given,
+    /// newest first (a bounded backwards scan: follow `next`).
+    pub async fn recent(&self, tx_type: Option<TxType>, before: Option<u64>, limit: Option<u32>) -> Result<RecentPage> {
+        let mut query = Vec::new();
+        push_query(&mut query, "type", tx_type.map(TxType::as_str));
+        push_query(&mut query, "before", before);
+        push_query(&mut query, "limit", limit);
+        self.get("/v1/log/recent", &query).await
+    }
+}
+
+fn push_query(query: &mut Vec<(&'static str, String)>, name: &'static str, value: Option<impl ToString>) {
+    if let Some(v) = value {
+        query.push((name, v.to_string()));
     }
 }
 

@@ -74,6 +74,92 @@ pub enum Rejection {
     /// Returned when a write arrives before the genesis.
     #[error("the ledger has no genesis yet")]
     NoGenesis,
+    /// Returned when an account would pay more of a token than it holds.
+    #[error("{account} holds {has} of token {token} but needs {needs}")]
+    InsufficientBalance {
+        /// The paying account (a buyer, or a treasury paying a seller).
+        account: Did,
+        /// The token.
+        token: Did,
+        /// Its balance.
+        has: u64,
+        /// What the transaction takes from it.
+        needs: u64,
+    },
+    /// Returned when every unit of a benefit is sold.
+    #[error("benefit {0} is sold out")]
+    SoldOut(Did),
+    /// Returned when a purchase would cost more than the buyer's `maxCost`.
+    #[error("the purchase costs {cost}, more than maxCost {max_cost}")]
+    CostExceedsMax {
+        /// What it would cost, in the token paid with.
+        cost: u64,
+        /// The buyer's limit.
+        max_cost: u64,
+    },
+    /// Returned when paying across tokens needs a rate the operator has not set.
+    #[error("token {0} has no exchange rate (unitValue) yet")]
+    NoExchangeRate(Did),
+    /// Returned when a benefit was delisted.
+    #[error("benefit {0} was removed")]
+    BenefitRemoved(Did),
+    /// Returned when a purchase falls outside a benefit's validity period.
+    #[error("benefit {benefit} cannot be bought at {at} (outside validFrom..validUntil)")]
+    BenefitNotValid {
+        /// The benefit.
+        benefit: Did,
+        /// The batch time, ms since the epoch.
+        at: u64,
+    },
+    /// Returned when the author does not own the unit or benefit it acts on.
+    #[error("{account} does not own {what}")]
+    NotOwner {
+        /// The author.
+        account: Did,
+        /// What it tried to act on.
+        what: String,
+    },
+    /// Returned when a unit has no offer, or not the one the transaction needs.
+    #[error("not offered: {0}")]
+    NotOffered(String),
+    /// Returned when a closed account would author or receive.
+    #[error("account {0} is closed")]
+    AccountClosed(Did),
+    /// Returned when a benefit is not on the ledger.
+    #[error("unknown benefit {0}")]
+    UnknownBenefit(Did),
+    /// Returned when a unit does not exist.
+    #[error("benefit {benefit} has no unit {unit}")]
+    UnknownUnit {
+        /// The benefit.
+        benefit: Did,
+        /// The unit number.
+        unit: u64,
+    },
+    /// Returned when a token is not on the ledger.
+    #[error("unknown token {0}")]
+    UnknownToken(Did),
+    /// Returned when a company creates its token twice.
+    #[error("token {0} already exists")]
+    TokenExists(Did),
+    /// Returned when a benefit's DID breaks the benefit DID rule.
+    #[error("{benefit} cannot be a benefit: {reason}")]
+    InvalidBenefitDid {
+        /// The DID.
+        benefit: Did,
+        /// Why not.
+        reason: String,
+    },
+    /// Returned when an update would offer fewer units than were sold.
+    #[error("benefit {benefit} has sold {sold} units; quantity {quantity} is fewer")]
+    QuantityBelowSold {
+        /// The benefit.
+        benefit: Did,
+        /// The quantity asked for.
+        quantity: u64,
+        /// Units sold.
+        sold: u64,
+    },
 }
 
 /// Failures of the node around the state machine.

@@ -2,7 +2,8 @@
 //!
 //! - [`admission`] turns untrusted JSON into typed, canonical transactions.
 //! - [`state`] is the deterministic state machine: the `did:idelta` method,
-//!   roles and endorsement (after Hyperledger Indy), generic objects.
+//!   roles and endorsement (after Hyperledger Indy), generic objects, and
+//!   the loyalty marketplace (tokens, benefits, purchases, settlement).
 //! - [`log`] is the RFC 6962 Merkle tree and its crash-safe store.
 //! - [`node`] sequences writes (group commit, fsync before acknowledging),
 //!   signs tree heads and answers proof-carrying reads.

@@ -4,7 +4,8 @@
 //! for byte lives here, and nothing else: DID syntax (DID Core §3.1),
 //! `Multikey` public keys (Controlled Identifiers §2.2.2), DID documents,
 //! ledger transactions and their canonical signing bytes (JCS, RFC 8785),
-//! the log's wire formats (design.md §9) and RFC 6962 proof verification.
+//! the loyalty marketplace's payloads and read views, the log's wire
+//! formats (design.md §9) and RFC 6962 proof verification.
 //!
 //! The crate does no I/O and knows nothing of HTTP or storage, so every
 //! other crate (and a verifier that trusts no server) can depend on it.
@@ -14,6 +15,7 @@ pub mod did;
 pub mod document;
 pub mod error;
 pub mod log;
+pub mod loyalty;
 pub mod merkle;
 pub mod multikey;
 pub mod resolution;

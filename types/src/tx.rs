@@ -43,9 +43,85 @@ pub enum TxType {
     /// Writes a new version of a ledger object owned by the author ([`ObjectPut`]).
     #[serde(rename = "object.put")]
     ObjectPut,
+    /// Creates the author's company token ([`crate::loyalty::TokenCreate`]).
+    #[serde(rename = "token.create")]
+    TokenCreate,
+    /// Mints units of the author's token into its treasury ([`crate::loyalty::TokenMint`]).
+    #[serde(rename = "token.mint")]
+    TokenMint,
+    /// Burns units of the author's balance ([`crate::loyalty::TokenBurn`]).
+    #[serde(rename = "token.burn")]
+    TokenBurn,
+    /// Pays one or many accounts, all or none ([`crate::loyalty::TokenTransfer`]).
+    #[serde(rename = "token.transfer")]
+    TokenTransfer,
+    /// Moves everything an account holds elsewhere and closes it ([`crate::loyalty::AccountClose`]).
+    #[serde(rename = "account.close")]
+    AccountClose,
+    /// Lists a benefit that has its own DID ([`crate::loyalty::BenefitCreate`]).
+    #[serde(rename = "benefit.create")]
+    BenefitCreate,
+    /// Changes a benefit's terms ([`crate::loyalty::BenefitUpdate`]).
+    #[serde(rename = "benefit.update")]
+    BenefitUpdate,
+    /// Delists benefits ([`crate::loyalty::BenefitRemove`]).
+    #[serde(rename = "benefit.remove")]
+    BenefitRemove,
+    /// Buys a new unit of a benefit from its company ([`crate::loyalty::BenefitPurchase`]).
+    #[serde(rename = "benefit.purchase")]
+    BenefitPurchase,
+    /// Offers an owned unit for sale or swap ([`crate::loyalty::UnitOffer`]).
+    #[serde(rename = "unit.offer")]
+    UnitOffer,
+    /// Withdraws an offer ([`crate::loyalty::UnitWithdraw`]).
+    #[serde(rename = "unit.withdraw")]
+    UnitWithdraw,
+    /// Buys a unit offered for sale ([`crate::loyalty::UnitBuy`]).
+    #[serde(rename = "unit.buy")]
+    UnitBuy,
+    /// Accepts a swap offer ([`crate::loyalty::UnitSwap`]).
+    #[serde(rename = "unit.swap")]
+    UnitSwap,
+    /// Gives an owned unit away ([`crate::loyalty::UnitTransfer`]).
+    #[serde(rename = "unit.transfer")]
+    UnitTransfer,
+    /// Sets a token's settlement value ([`crate::loyalty::MarketRate`]).
+    #[serde(rename = "market.rate")]
+    MarketRate,
+    /// Sets the platform commission ([`crate::loyalty::MarketCommission`]).
+    #[serde(rename = "market.commission")]
+    MarketCommission,
 }
 
 impl TxType {
+    /// Every type, in declaration order (for pickers such as the ledger
+    /// browser's type filter, so a new type shows up without a second list).
+    pub const ALL: [TxType; 23] = [
+        TxType::Genesis,
+        TxType::DidCreate,
+        TxType::DidUpdate,
+        TxType::DidDeactivate,
+        TxType::RoleGrant,
+        TxType::RoleRevoke,
+        TxType::ObjectPut,
+        TxType::TokenCreate,
+        TxType::TokenMint,
+        TxType::TokenBurn,
+        TxType::TokenTransfer,
+        TxType::AccountClose,
+        TxType::BenefitCreate,
+        TxType::BenefitUpdate,
+        TxType::BenefitRemove,
+        TxType::BenefitPurchase,
+        TxType::UnitOffer,
+        TxType::UnitWithdraw,
+        TxType::UnitBuy,
+        TxType::UnitSwap,
+        TxType::UnitTransfer,
+        TxType::MarketRate,
+        TxType::MarketCommission,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,6 +132,22 @@ impl TxType {
             TxType::RoleGrant => "role.grant",
             TxType::RoleRevoke => "role.revoke",
             TxType::ObjectPut => "object.put",
+            TxType::TokenCreate => "token.create",
+            TxType::TokenMint => "token.mint",
+            TxType::TokenBurn => "token.burn",
+            TxType::TokenTransfer => "token.transfer",
+            TxType::AccountClose => "account.close",
+            TxType::BenefitCreate => "benefit.create",
+            TxType::BenefitUpdate => "benefit.update",
+            TxType::BenefitRemove => "benefit.remove",
+            TxType::BenefitPurchase => "benefit.purchase",
+            TxType::UnitOffer => "unit.offer",
+            TxType::UnitWithdraw => "unit.withdraw",
+            TxType::UnitBuy => "unit.buy",
+            TxType::UnitSwap => "unit.swap",
+            TxType::UnitTransfer => "unit.transfer",
+            TxType::MarketRate => "market.rate",
+            TxType::MarketCommission => "market.commission",
         }
     }
 }
@@ -329,6 +421,15 @@ mod tests {
             r#"{"type":"did.deactivate","author":"did:web:a","seq":1,"payload":{},"signatures":[],"x":1}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn every_type_is_listed_once_with_its_serde_name() {
+        let names: std::collections::HashSet<&str> = TxType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names.len(), TxType::ALL.len());
+        for t in TxType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
     }
 
     #[test]

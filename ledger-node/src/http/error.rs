@@ -61,6 +61,21 @@ fn rejection_status(r: &Rejection) -> (StatusCode, &'static str, &'static str) {
         Deactivated(_) => (StatusCode::GONE, "deactivated", "DID deactivated"),
         InvalidDocument(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-document", "Invalid DID document"),
         NoGenesis => (StatusCode::SERVICE_UNAVAILABLE, "no-genesis", "Ledger not initialised"),
+        InsufficientBalance { .. } => (StatusCode::CONFLICT, "insufficient-balance", "Insufficient balance"),
+        SoldOut(_) => (StatusCode::CONFLICT, "sold-out", "Sold out"),
+        CostExceedsMax { .. } => (StatusCode::CONFLICT, "cost-exceeds-max", "Cost exceeds maxCost"),
+        NoExchangeRate(_) => (StatusCode::CONFLICT, "no-exchange-rate", "No exchange rate"),
+        BenefitRemoved(_) => (StatusCode::GONE, "benefit-removed", "Benefit removed"),
+        BenefitNotValid { .. } => (StatusCode::CONFLICT, "benefit-not-valid", "Benefit outside its validity"),
+        NotOwner { .. } => (StatusCode::FORBIDDEN, "not-owner", "Not the owner"),
+        NotOffered(_) => (StatusCode::CONFLICT, "not-offered", "Not offered"),
+        AccountClosed(_) => (StatusCode::CONFLICT, "account-closed", "Account closed"),
+        UnknownBenefit(_) => (StatusCode::NOT_FOUND, "unknown-benefit", "Unknown benefit"),
+        UnknownUnit { .. } => (StatusCode::NOT_FOUND, "unknown-unit", "Unknown unit"),
+        UnknownToken(_) => (StatusCode::NOT_FOUND, "unknown-token", "Unknown token"),
+        TokenExists(_) => (StatusCode::CONFLICT, "token-exists", "Token exists"),
+        InvalidBenefitDid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-benefit-did", "Invalid benefit DID"),
+        QuantityBelowSold { .. } => (StatusCode::CONFLICT, "quantity-below-sold", "Quantity below units sold"),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod identifiers;
 mod log;
+mod loyalty;
 mod tx;
 
 use crate::node::Node;
@@ -18,7 +19,12 @@ use error::ApiError;
 /// The node's API routes alone, to be merged into a larger app (as
 /// `idelta up` does with the agent) that brings its own fallback.
 pub fn routes(node: Node) -> Router {
-    Router::new().merge(identifiers::router()).merge(log::router()).merge(tx::router()).with_state(node)
+    Router::new()
+        .merge(identifiers::router())
+        .merge(log::router())
+        .merge(loyalty::router())
+        .merge(tx::router())
+        .with_state(node)
 }
 
 /// The node's routes with `/healthz`, a problem-details fallback and

@@ -7,10 +7,12 @@
 //! be lost by a crash (the head is published only after the fsync).
 
 mod cache;
+mod loyalty;
 mod resolve;
 mod sequencer;
 
 pub use cache::SerializedResolution;
+pub use loyalty::RECENT_SCAN;
 pub use resolve::{Resolution, ResolveError, ResolveOptions};
 
 use crate::admission::{self, Admitted};

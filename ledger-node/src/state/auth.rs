@@ -4,7 +4,9 @@
 //! endorser, its key is one of that DID's *current* `capabilityInvocation`
 //! keys (so a rotated-out key authorises nothing), and it verifies under
 //! Ed25519's strict rules (no malleable signatures, no weak keys), which
-//! keeps every node's verdict identical.
+//! keeps every node's verdict identical. An employee's `did:key`, which
+//! may author its own loyalty account operations, has exactly one key:
+//! the one its DID encodes (`did:key:z…#z…`), so it needs no ledger record.
 
 use super::{DidRecord, State, View};
 use crate::admission::{Admitted, Operation};
@@ -40,10 +42,17 @@ pub struct SignedBy {
 }
 
 /// The keys that may sign for `party` in `tx`. A DID being created brings
-/// its keys in the payload; every other DID must be on the ledger, active.
+/// its keys in the payload, a `did:key` author its one key in the DID
+/// itself (admission decoded it); every other DID must be on the ledger,
+/// active.
 fn party_keys(lookup: &impl Lookup, tx: &Admitted, party: &Did) -> Result<Vec<(String, VerifyingKey)>, Rejection> {
-    if matches!(tx.op, Operation::DidCreate(_)) && *party == tx.tx.author {
-        return Ok(tx.document_keys.clone());
+    if *party == tx.tx.author {
+        if matches!(tx.op, Operation::DidCreate(_)) {
+            return Ok(tx.document_keys.clone());
+        }
+        if let Some(key) = &tx.author_key {
+            return Ok(vec![key.clone()]);
+        }
     }
     let record = lookup.did_record(party).ok_or_else(|| Rejection::UnknownDid(party.clone()))?;
     if record.deactivated.is_some() {

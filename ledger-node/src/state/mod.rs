@@ -10,10 +10,12 @@
 //!
 //! Rules live one module per concern: [`did`] (the `did:idelta` method),
 //! [`roles`] (permissioning and endorsement), [`objects`] (generic ledger
-//! objects), and [`auth`] (signatures).
+//! objects), [`loyalty`] (tokens, benefits, the marketplace) and [`auth`]
+//! (signatures).
 
 pub mod auth;
 pub mod did;
+pub mod loyalty;
 pub mod objects;
 pub mod roles;
 
@@ -85,6 +87,9 @@ pub struct State {
     roles: HashMap<Did, Role>,
     seqs: HashMap<Did, u64>,
     objects: HashMap<String, Arc<ObjectRecord>>,
+    loyalty: loyalty::Books,
+    /// Leaves applied so far: the state is the one after this many.
+    tree_size: u64,
 }
 
 /// What one batch changes, kept apart from [`State`] until it is durable.
@@ -95,6 +100,8 @@ pub struct Changes {
     roles: HashMap<Did, Option<Role>>,
     seqs: HashMap<Did, u64>,
     objects: HashMap<String, Arc<ObjectRecord>>,
+    loyalty: loyalty::BookChanges,
+    tree_size: u64,
 }
 
 /// A batch the sequencer hands to [`apply`].
@@ -131,6 +138,7 @@ pub fn apply(state: &State, batch: &Batch<'_>) -> (Changes, Vec<Result<Accepted,
         });
         verdicts.push(verdict);
     }
+    view.changes.tree_size = next;
     (view.changes, verdicts)
 }
 
@@ -161,6 +169,7 @@ fn apply_one(view: &mut View<'_>, tx: &Admitted, at: Position) -> Result<(), Rej
         Operation::RoleGrant(op) => roles::grant(view, tx, op)?,
         Operation::RoleRevoke(op) => roles::revoke(view, tx, op)?,
         Operation::ObjectPut(op) => objects::put(view, tx, op, at)?,
+        Operation::Loyalty(op) => loyalty::apply(view, tx, op, at)?,
         Operation::Genesis(_) => return Err(Rejection::GenesisMisplaced),
     }
     view.changes.seqs.insert(tx.tx.author.clone(), tx.tx.seq);
@@ -182,6 +191,18 @@ impl State {
         }
         self.seqs.extend(changes.seqs);
         self.objects.extend(changes.objects);
+        self.loyalty.commit(changes.loyalty);
+        self.tree_size = self.tree_size.max(changes.tree_size);
+    }
+
+    /// Leaves applied: the state is the one after the first `tree_size`.
+    pub fn tree_size(&self) -> u64 {
+        self.tree_size
+    }
+
+    /// The loyalty marketplace's state.
+    pub fn loyalty(&self) -> &loyalty::Books {
+        &self.loyalty
     }
 
     /// The network name from the genesis, once applied.
