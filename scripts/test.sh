@@ -10,6 +10,8 @@ install_debian_packages() {
   local missing=()
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  # The web apps' browser test drives Debian's Chromium (playwright-core downloads no browser).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if ((${#missing[@]})); then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       log "installing ${missing[*]}"
@@ -79,6 +81,8 @@ export IDELTA_TEST_POSTGRES="${IDELTA_TEST_POSTGRES:-postgres://postgres@127.0.0
 export IDELTA_REQUIRE_POSTGRES=1
 # The interop peers were installed above: their tests must run, not skip.
 export IDELTA_REQUIRE_INTEROP=1
+# So were Chromium and tests/interop/web (playwright-core): the browser test must run too.
+export IDELTA_REQUIRE_BROWSER=1
 
 log "format"
 cargo fmt --all --check

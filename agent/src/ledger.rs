@@ -8,14 +8,23 @@
 //! role. `idelta up` does that with the trustee key of the local ledger it
 //! generated; against another ledger, the agent prints the command a
 //! trustee runs.
+//!
+//! [`LedgerAccess::write`] writes as any [`Author`]: a company DID, an
+//! employee's private `did:key` (its key in its sub-wallet; the ledger
+//! lets such an author act on its own loyalty account only), or the
+//! operator. Each author's last accepted sequence number is remembered, so
+//! a write costs one round trip (no `author` lookup); a `sequence` refusal
+//! (another process wrote as the same author) asks the ledger and retries
+//! once.
 
 use crate::db::Db;
 use idelta_ledger_node::client::{ClientError, LedgerClient};
 use idelta_ledger_node::keys::DevKeyStore;
 use idelta_types::log::Receipt;
+use idelta_types::signer::Signer as _;
 use idelta_types::tx::{DidCreate, DidUpdate, ObjectPut, Role, RoleGrant};
 use idelta_types::{Did, DidDocument, PublicKey, SignedTransaction, TxType, VerificationMethod};
-use idelta_wallet::{CompanyWallet, Holder, KeyType, Wallets};
+use idelta_wallet::{CompanyWallet, Holder, KeyType, WalletSigner, Wallets};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -49,10 +58,54 @@ pub struct LedgerAccess {
     operator: CompanyWallet,
     endorser: Did,
     endorser_key: String,
-    /// One lock per authoring DID: a write reads the author's sequence
-    /// number and submits the next one, so two writes by one author from
-    /// this process must not interleave.
-    authors: parking_lot::Mutex<HashMap<Did, Arc<tokio::sync::Mutex<()>>>>,
+    /// One turn per authoring DID, holding its last accepted sequence
+    /// number when this process knows it: a write takes the next number,
+    /// so two writes by one author from this process must not interleave,
+    /// and a known number saves the `author` round trip. `None` means ask
+    /// the ledger (first write, or the outcome of the last one is unknown).
+    authors: parking_lot::Mutex<HashMap<Did, AuthorTurn>>,
+    /// Company wallet keys (the operator's endorser key among them) loaded
+    /// for signing writes, per (company, key id): an endorsement costs no
+    /// wallet read. A rotation gives a company a new key id, so an entry
+    /// never names a retired key.
+    signers: parking_lot::Mutex<HashMap<(String, String), WalletSigner>>,
+    /// The `capabilityInvocation` verification method of each (company
+    /// DID, wallet key id), read once from the DID's document.
+    controller_methods: parking_lot::Mutex<HashMap<(Did, String), String>>,
+}
+
+/// An author's turn to write, holding its last accepted sequence number.
+type AuthorTurn = Arc<tokio::sync::Mutex<Option<u64>>>;
+
+/// Most wallet signers remembered; past that the memory starts over.
+const SIGNERS_CAPACITY: usize = 100_000;
+
+/// Who signs a write as its author (besides the operator's endorsement).
+#[derive(Clone, Copy, Debug)]
+pub enum Author<'a> {
+    /// A company's `did:idelta` DID, signed by its wallet key `key_id`.
+    Company {
+        /// The company's super-wallet.
+        wallet: &'a CompanyWallet,
+        /// The company DID (the author).
+        did: &'a Did,
+        /// The wallet key that controls the DID now.
+        key_id: &'a str,
+    },
+    /// An employee's private `did:key`, signed by the key in its
+    /// sub-wallet. The ledger accepts such an author for account
+    /// operations only (its own balances and units).
+    Employee {
+        /// The employee's company's super-wallet.
+        wallet: &'a CompanyWallet,
+        /// The employee id (its sub-wallet).
+        employee: &'a str,
+        /// The employee's `did:key` (the author).
+        did: &'a Did,
+    },
+    /// The operator's endorser DID, which holds a role and so writes
+    /// without an endorsement (exchange rates, commission).
+    Operator,
 }
 
 impl std::fmt::Debug for LedgerAccess {
@@ -112,7 +165,15 @@ impl LedgerAccess {
                 (did, key.id)
             }
         };
-        let access = LedgerAccess { client, operator, endorser, endorser_key, authors: Default::default() };
+        let access = LedgerAccess {
+            client,
+            operator,
+            endorser,
+            endorser_key,
+            authors: Default::default(),
+            signers: Default::default(),
+            controller_methods: Default::default(),
+        };
         let info = access.client.author(&access.endorser).await?;
         if info.role.is_none() {
             match trustee.and_then(|t| t.keys.first()) {
@@ -204,8 +265,21 @@ impl LedgerAccess {
         key_id: &str,
         public: &PublicKey,
     ) -> Result<(Did, Receipt), LedgerError> {
+        self.create_did_with_services(wallet, key_id, public, vec![]).await
+    }
+
+    /// Creates a `did:idelta` DID controlled by `key` (kept in `wallet`)
+    /// whose document lists `services` (e.g. a benefit's `LoyaltyBenefit`
+    /// service naming its company), endorsed by the operator.
+    pub async fn create_did_with_services(
+        &self,
+        wallet: &CompanyWallet,
+        key_id: &str,
+        public: &PublicKey,
+        services: Vec<idelta_types::Service>,
+    ) -> Result<(Did, Receipt), LedgerError> {
         let did = Did::idelta_from_key(public);
-        let document = DidDocument::with_ed25519_key(&did, public, vec![]);
+        let document = DidDocument::with_ed25519_key(&did, public, services);
         let mut tx = SignedTransaction::new(
             TxType::DidCreate,
             did.clone(),
@@ -229,8 +303,7 @@ impl LedgerAccess {
     ) -> Result<Receipt, LedgerError> {
         // Serialized with the author's other writes (a BBS key being added
         // meanwhile would otherwise be dropped, or take the same sequence number).
-        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
-        let _turn = lock.lock().await;
+        let _turn = self.turn_asking_ledger(did).await;
         let current = self.client.resolve(did, &Default::default()).await?;
         let document = current.document.ok_or_else(|| LedgerError::Build(format!("{did} is deactivated")))?;
         let old_vm = document
@@ -280,8 +353,7 @@ impl LedgerAccess {
         controller_key: &str,
         bbs_public: &PublicKey,
     ) -> Result<String, LedgerError> {
-        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
-        let _turn = lock.lock().await;
+        let _turn = self.turn_asking_ledger(did).await;
         let current = self.client.resolve(did, &Default::default()).await?;
         let mut document = current.document.ok_or_else(|| LedgerError::Build(format!("{did} is deactivated")))?;
         let multibase = bbs_public.to_multibase();
@@ -332,8 +404,7 @@ impl LedgerAccess {
         vm: &str,
         put: &ObjectPut,
     ) -> Result<Receipt, LedgerError> {
-        let lock = self.authors.lock().entry(did.clone()).or_default().clone();
-        let _turn = lock.lock().await;
+        let _turn = self.turn_asking_ledger(did).await;
         let seq = self.client.author(did).await?.seq + 1;
         let mut tx = SignedTransaction::new(TxType::ObjectPut, did.clone(), seq, put, Some(self.endorser.clone()))
             .map_err(build)?;
@@ -347,8 +418,7 @@ impl LedgerAccess {
     /// role writes without an endorsement, so this fails with
     /// [`LedgerError::NotReady`] until a trustee has granted the role.
     pub async fn put_object_as_operator(&self, put: &ObjectPut) -> Result<Receipt, LedgerError> {
-        let lock = self.authors.lock().entry(self.endorser.clone()).or_default().clone();
-        let _turn = lock.lock().await;
+        let _turn = self.turn_asking_ledger(&self.endorser).await;
         let info = self.client.author(&self.endorser).await?;
         if info.role.is_none() {
             return Err(LedgerError::NotReady(format!(
@@ -362,4 +432,169 @@ impl LedgerAccess {
             .await?;
         Ok(self.client.submit(&tx).await?)
     }
+
+    /// The author's turn to write, with its remembered sequence number.
+    async fn turn(&self, did: &Did) -> tokio::sync::OwnedMutexGuard<Option<u64>> {
+        let slot = Arc::clone(self.authors.lock().entry(did.clone()).or_default());
+        slot.lock_owned().await
+    }
+
+    /// The author's turn, its remembered sequence number forgotten: for
+    /// writes that read the number from the ledger themselves, after which
+    /// the remembered one is stale.
+    async fn turn_asking_ledger(&self, did: &Did) -> tokio::sync::OwnedMutexGuard<Option<u64>> {
+        let mut turn = self.turn(did).await;
+        *turn = None;
+        turn
+    }
+
+    /// A signer of `holder`'s wallet key `key_id`. A company's keys are
+    /// loaded once; a sub-wallet's key is loaded for every write, which is
+    /// also the check that the sub-wallet still exists before anything is
+    /// written (an employee removed meanwhile writes nothing).
+    async fn signer(
+        &self,
+        wallet: &CompanyWallet,
+        holder: Holder<'_>,
+        key_id: &str,
+    ) -> Result<WalletSigner, LedgerError> {
+        if let Holder::Sub(_) = holder {
+            return Ok(wallet.signer(holder, key_id).await?);
+        }
+        let key = (wallet.company().to_owned(), key_id.to_owned());
+        if let Some(signer) = self.signers.lock().get(&key) {
+            return Ok(signer.clone());
+        }
+        let signer = wallet.signer(holder, key_id).await?;
+        let mut signers = self.signers.lock();
+        if signers.len() >= SIGNERS_CAPACITY {
+            signers.clear();
+        }
+        signers.insert(key, signer.clone());
+        Ok(signer)
+    }
+
+    /// A signer of a company's wallet key `key_id`, loaded once (what
+    /// issuance signs credentials and status lists with, too).
+    pub async fn company_signer(&self, wallet: &CompanyWallet, key_id: &str) -> Result<WalletSigner, LedgerError> {
+        self.signer(wallet, Holder::Company, key_id).await
+    }
+
+    /// The `capabilityInvocation` verification method of `did` whose key
+    /// is the wallet key `key_id`, read once from the DID's document.
+    async fn controller_method(&self, did: &Did, key_id: &str, public: &PublicKey) -> Result<String, LedgerError> {
+        let cache_key = (did.clone(), key_id.to_owned());
+        if let Some(vm) = self.controller_methods.lock().get(&cache_key) {
+            return Ok(vm.clone());
+        }
+        let document = self.client.resolve(did, &Default::default()).await?.into_active_document()?;
+        let multibase = public.to_multibase();
+        let vm = document
+            .capability_invocation
+            .iter()
+            .filter_map(|id| document.method(id))
+            .find(|m| m.public_key_multibase == multibase)
+            .map(|m| m.id.clone())
+            .ok_or_else(|| {
+                LedgerError::Build(format!("the wallet key {key_id} does not control {did} on the ledger"))
+            })?;
+        let mut methods = self.controller_methods.lock();
+        if methods.len() >= SIGNERS_CAPACITY {
+            methods.clear();
+        }
+        methods.insert(cache_key, vm.clone());
+        Ok(vm)
+    }
+
+    /// The author DID, its signer and the verification method it signs as.
+    async fn author_signer(&self, author: Author<'_>) -> Result<(Did, WalletSigner, String), LedgerError> {
+        Ok(match author {
+            Author::Company { wallet, did, key_id } => {
+                let signer = self.signer(wallet, Holder::Company, key_id).await?;
+                let vm = self.controller_method(did, key_id, signer.public_key()).await?;
+                (did.clone(), signer, vm)
+            }
+            Author::Employee { wallet, employee, did } => {
+                // A did:key's key id is its method-specific id, and so is
+                // the fragment of its one verification method.
+                let msid = did.method_specific_id();
+                let signer = self.signer(wallet, Holder::Sub(employee), msid).await?;
+                (did.clone(), signer, did.with_fragment(msid))
+            }
+            Author::Operator => {
+                let signer = self.signer(&self.operator, Holder::Company, &self.endorser_key).await?;
+                (self.endorser.clone(), signer, self.endorser.with_fragment("key-1"))
+            }
+        })
+    }
+
+    /// Writes a `tx_type` transaction with `payload` as `author`,
+    /// counter-signed by the operator's endorser (unless the operator is
+    /// the author), and returns its receipt.
+    ///
+    /// The author's next sequence number comes from memory when this
+    /// process knows it, so a write costs one ledger round trip. A
+    /// `sequence` refusal (someone else wrote as this author) asks the
+    /// ledger and tries once more. Any other refusal spends no number; a
+    /// failure whose outcome is unknown (no answer, a server error) makes
+    /// the author's next write ask the ledger first.
+    pub async fn write<P: serde::Serialize>(
+        &self,
+        author: Author<'_>,
+        tx_type: TxType,
+        payload: &P,
+    ) -> Result<Receipt, LedgerError> {
+        let payload = serde_json::to_value(payload).map_err(|e| LedgerError::Build(e.to_string()))?;
+        let (did, signer, vm) = self.author_signer(author).await?;
+        let endorsement = match author {
+            Author::Operator => None,
+            _ => Some(self.signer(&self.operator, Holder::Company, &self.endorser_key).await?),
+        };
+        let mut turn = self.turn(&did).await;
+        let mut asked = false;
+        loop {
+            let seq = match *turn {
+                Some(last) => last + 1,
+                None => {
+                    asked = true;
+                    self.client.author(&did).await?.seq + 1
+                }
+            };
+            let endorser = endorsement.as_ref().map(|_| self.endorser.clone());
+            let mut tx = SignedTransaction::new(tx_type, did.clone(), seq, &payload, endorser).map_err(build)?;
+            let input = tx.signing_input().map_err(build)?;
+            tx.push_signature(vm.clone(), &signer.sign(&input).await.map_err(signing)?);
+            if let Some(endorsement) = &endorsement {
+                tx.push_signature(
+                    self.endorser.with_fragment("key-1"),
+                    &endorsement.sign(&input).await.map_err(signing)?,
+                );
+            }
+            match self.client.submit(&tx).await {
+                Ok(receipt) => {
+                    *turn = Some(seq);
+                    return Ok(receipt);
+                }
+                Err(ClientError::Problem { code, .. }) if code == "sequence" && !asked => *turn = None,
+                Err(ClientError::Problem { status, code, detail }) if status < 500 => {
+                    *turn = Some(seq - 1);
+                    if code == "invalid-endorser" {
+                        return Err(LedgerError::NotReady(format!(
+                            "the operator's endorser DID {} cannot endorse yet ({detail}); a trustee runs: idelta role grant --did {} --role endorser",
+                            self.endorser, self.endorser
+                        )));
+                    }
+                    return Err(ClientError::Problem { status, code, detail }.into());
+                }
+                Err(e) => {
+                    *turn = None;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+}
+
+fn signing(e: idelta_types::signer::SignError) -> LedgerError {
+    LedgerError::Build(e.to_string())
 }

@@ -14,6 +14,7 @@
 //!   resolving keys with [`resolver`] on the ledger;
 //! - [`events`] records and fans out per-tenant events;
 //! - [`db`] is the relational state; [`http`] the API edge.
+//! - [`web`] serves the wallet, admin console and ledger browser pages.
 
 pub mod auth;
 pub mod credentials;
@@ -22,9 +23,11 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub mod loyalty;
 pub mod resolver;
 pub mod service;
 pub mod tenants;
+pub mod web;
 pub mod webhooks;
 
 pub use http::{router, AppState};

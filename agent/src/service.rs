@@ -103,5 +103,12 @@ pub async fn start(config: AgentConfig) -> Result<AppState, StartError> {
     let credentials = Arc::new(crate::credentials::Credentials::new(Arc::clone(&tenants), status));
     crate::credentials::status::spawn_publisher(&credentials);
     crate::credentials::schemas::spawn_schema_publication(&credentials);
-    Ok(AppState { tenants, credentials, auth, events, webhooks, db, metrics: metrics_handle() })
+    let loyalty = Arc::new(crate::loyalty::Loyalty::new(
+        Arc::clone(&tenants),
+        Arc::clone(&credentials),
+        Arc::clone(&events),
+        db.clone(),
+    ));
+    crate::loyalty::ownership::spawn_retries(&loyalty);
+    Ok(AppState { tenants, credentials, auth, events, loyalty, webhooks, db, metrics: metrics_handle() })
 }

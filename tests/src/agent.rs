@@ -16,7 +16,8 @@
 //!
 //! [`TestAgent::restart`] stops the server and starts a new agent on the
 //! same database, wallets and master key, which is what a process restart
-//! keeps.
+//! keeps. [`TestAgent::start_gated`] puts a [`LedgerGate`] between the
+//! agent and its ledger, so a test can make the ledger unreachable.
 
 use crate::{http, TestLedger, PROBLEM_JSON};
 use idelta_agent::service::{AgentConfig, DEFAULT_TOKEN_TTL_SECS};
@@ -181,6 +182,9 @@ pub struct TestAgent {
     pub master_key: MasterKey,
     /// Lifetime of issued tokens.
     pub token_ttl_secs: i64,
+    /// The gate the agent reaches its ledger through, when started with
+    /// [`TestAgent::start_gated`].
+    pub gate: Option<LedgerGate>,
     _storage: Storage,
 }
 
@@ -193,6 +197,22 @@ impl TestAgent {
 
     /// [`TestAgent::start`] with tokens living `token_ttl_secs`.
     pub async fn start_with_ttl(backend: Backend, token_ttl_secs: i64) -> Option<TestAgent> {
+        TestAgent::launch(backend, token_ttl_secs, false).await
+    }
+
+    /// [`TestAgent::start`] with the agent reaching its ledger through a
+    /// [`LedgerGate`] (in [`TestAgent::gate`]), so a test can make the
+    /// ledger unreachable and reachable again.
+    pub async fn start_gated(backend: Backend) -> Option<TestAgent> {
+        TestAgent::launch(backend, DEFAULT_TOKEN_TTL_SECS, true).await
+    }
+
+    /// The gate of an agent started with [`TestAgent::start_gated`].
+    pub fn gate(&self) -> &LedgerGate {
+        self.gate.as_ref().expect("the agent was started with TestAgent::start_gated")
+    }
+
+    async fn launch(backend: Backend, token_ttl_secs: i64, gated: bool) -> Option<TestAgent> {
         let (storage, db_url, wallets) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -225,8 +245,12 @@ impl TestAgent {
             wallets: wallets.parse().expect("wallet backend URL"),
             master_key: MasterKey::generate(),
             token_ttl_secs,
+            gate: None,
             _storage: storage,
         };
+        if gated {
+            agent.gate = Some(LedgerGate::start(&agent.ledger.url).await);
+        }
         agent.serve().await;
         Some(agent)
     }
@@ -237,7 +261,11 @@ impl TestAgent {
             wallets: self.wallets.clone(),
             master_key: self.master_key.clone(),
             operator_api_key: self.operator_key.clone(),
-            ledger: LedgerClient::new(&self.ledger.url, self.ledger.node_key.clone()).expect("LedgerClient::new"),
+            ledger: LedgerClient::new(
+                self.gate.as_ref().map_or(self.ledger.url.as_str(), |g| g.url.as_str()),
+                self.ledger.node_key.clone(),
+            )
+            .expect("LedgerClient::new"),
             token_ttl_secs: self.token_ttl_secs,
             bootstrap_trustee: Some(
                 DevKeyStore::load(&self.ledger.dir().join(TRUSTEE_KEYS_FILE)).expect("trustee-keys.json"),
@@ -324,6 +352,64 @@ impl TestAgent {
             req = req.header("Last-Event-ID", n.to_string());
         }
         req.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+}
+
+/// A TCP relay between the agent and its ledger that a test closes to
+/// make the ledger unreachable (new connections are refused, open ones
+/// cut) and opens again, without touching the ledger itself.
+pub struct LedgerGate {
+    /// `http://127.0.0.1:PORT` of the gate.
+    pub url: String,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LedgerGate {
+    /// An open gate in front of the ledger at `ledger_url`
+    /// (`http://HOST:PORT`).
+    pub async fn start(ledger_url: &str) -> LedgerGate {
+        use std::sync::atomic::Ordering;
+        let target = ledger_url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the gate");
+        let url = format!("http://{}", listener.local_addr().expect("gate address"));
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let (gate_open, gate_cut) = (std::sync::Arc::clone(&open), cut.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !gate_open.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is closed at once
+                }
+                let (target, mut cut) = (target.clone(), gate_cut.subscribe());
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        LedgerGate { url, open, cut, task }
+    }
+
+    /// Refuses new connections and cuts the open ones.
+    pub fn close(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Lets connections through again.
+    pub fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for LedgerGate {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

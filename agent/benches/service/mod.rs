@@ -1,8 +1,9 @@
-//! What the agent's benchmarks share (`agent/benches/agent.rs` and
-//! `agent/benches/credentials.rs`): the ledger node and the agent started
-//! as `idelta up` starts them (SQLite, or PostgreSQL when asked), the
-//! keep-alive HTTP load generator, CPU accounting per thread group and
-//! for the machine, and the result rows. Each bench uses part of it.
+//! What the agent's benchmarks share (`agent/benches/agent.rs`,
+//! `agent/benches/credentials.rs` and `agent/benches/loyalty.rs`): the
+//! ledger node and the agent started as `idelta up` starts them (SQLite,
+//! or PostgreSQL when asked), the keep-alive HTTP load generator, CPU
+//! accounting per thread group and for the machine, and the result rows.
+//! Each bench uses part of it.
 
 #![allow(dead_code, clippy::too_many_arguments)]
 
@@ -420,6 +421,8 @@ pub struct Running {
     pub state: AppState,
     pub addr: SocketAddr,
     pub backend: Backend,
+    /// The operator API key (for operator routes over HTTP).
+    pub operator_key: String,
 }
 
 pub async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
@@ -449,11 +452,12 @@ pub async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
     };
     let mut key = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let operator_key = format!("op_{}", hex::encode(key));
     let config = AgentConfig {
         db_url,
         wallets: backend.clone(),
         master_key: MasterKey::generate(),
-        operator_api_key: format!("op_{}", hex::encode(key)),
+        operator_api_key: operator_key.clone(),
         ledger: LedgerClient::new(&format!("http://{ledger_addr}"), node.public_key()).expect("client"),
         token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
         bootstrap_trustee: Some(DevKeyStore::load(&ledger_dir.join(TRUSTEE_KEYS_FILE)).expect("trustee keys")),
@@ -464,7 +468,7 @@ pub async fn start_all(dir: &Path, pg: Option<&Pg>) -> (Node, Running) {
     let addr = listener.local_addr().expect("addr");
     let app = idelta_agent::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (node, Running { state, addr, backend })
+    (node, Running { state, addr, backend, operator_key })
 }
 
 pub fn bearer(token: &str) -> HeaderValue {

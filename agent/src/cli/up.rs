@@ -46,8 +46,9 @@ pub(crate) struct UpArgs {
     /// Address everything listens on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = super::DEFAULT_LISTEN)]
     listen: String,
-    /// Seed a consortium of two companies with admins and employees, and write what a newcomer needs to use
-    /// the API (URL, operator API key, company DIDs and tokens) to DIR/demo.json.
+    /// Seed a consortium of two companies with admins and employees, a loyalty token each (minted, with an
+    /// exchange rate, every employee paid) and a few benefits each, and write what a newcomer needs to use
+    /// the API (URL, operator API key, company DIDs, access tokens, benefit DIDs) to DIR/demo.json.
     #[arg(long)]
     demo: bool,
 }
@@ -98,6 +99,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("DID resolver {url}/1.0/identifiers/{{did}}");
     println!("agent API    {url}/v1/companies, ...   (operator API key in {})", dir.join(OPERATOR_KEY_FILE).display());
     println!("API docs     {url}/docs   (OpenAPI 3.1: {url}/openapi.json)");
+    println!("web apps     {url}/wallet (employees), {url}/admin (admins, operator), {url}/ledger (ledger browser)");
     println!("operations   {url}/healthz, /readyz, /metrics");
     println!("trustee keys {}", dir.join(TRUSTEE_KEYS_FILE).display());
     println!("node key     {}", node_key.to_multibase());
@@ -174,6 +176,10 @@ struct DemoCompany {
     did: String,
     admin_token: String,
     employees: Vec<DemoEmployee>,
+    /// The loyalty token's symbol (its id is the company DID).
+    token: &'static str,
+    /// The DIDs of the benefits it lists.
+    benefits: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -187,13 +193,87 @@ struct DemoEmployee {
 /// The demo consortium: two companies, an admin each, employees.
 const DEMO: [(&str, &[&str]); 2] = [("Acme Retail", &["Alice", "Bob"]), ("Globex Energy", &["Carol", "Dave"])];
 
+/// A demo company's loyalty: token symbol, tokens minted, tokens paid to
+/// each employee, exchange rate (settlement micro-units per token unit),
+/// and benefits (name, category, price, quantity).
+struct DemoLoyalty {
+    symbol: &'static str,
+    minted: u64,
+    paid_each: u64,
+    unit_value: u64,
+    benefits: &'static [(&'static str, &'static str, u64, u64)],
+}
+
+const DEMO_LOYALTY: [DemoLoyalty; 2] = [
+    DemoLoyalty {
+        symbol: "ACME",
+        minted: 100_000,
+        paid_each: 1_000,
+        unit_value: 10_000,
+        benefits: &[
+            ("Gym day pass", "sport", 50, 100),
+            ("Coffee voucher", "food", 5, 500),
+            ("Cinema ticket", "leisure", 30, 50),
+        ],
+    },
+    DemoLoyalty {
+        symbol: "GLOBEX",
+        minted: 100_000,
+        paid_each: 400,
+        unit_value: 25_000,
+        benefits: &[
+            ("EV charging hour", "mobility", 15, 200),
+            ("Home energy check", "home", 120, 20),
+            ("Yoga class", "sport", 20, 60),
+        ],
+    },
+];
+
+/// Seeds a demo company's loyalty on first run: its token, minted into the
+/// treasury, an exchange rate, every employee paid, a few benefits. A
+/// company that has its token already is left as it is. Returns the DIDs
+/// of its benefits.
+async fn demo_loyalty(
+    state: &AppState,
+    company: &str,
+    employees: &[String],
+    seed: &DemoLoyalty,
+    now: i64,
+) -> anyhow::Result<Vec<String>> {
+    let loyalty = &state.loyalty;
+    if loyalty.token(company).await.is_err() {
+        loyalty.create_token(company, seed.symbol, &format!("{} points", seed.symbol), now).await?;
+        loyalty.mint(company, seed.minted, now).await?;
+        loyalty.set_rate(company, seed.unit_value, now).await?;
+        let payments = employees
+            .iter()
+            .map(|e| idelta_agent::loyalty::Payment { employee: e.clone(), amount: seed.paid_each })
+            .collect();
+        loyalty.pay(company, &idelta_agent::loyalty::Payments { payments, memo: Some("welcome".into()) }, now).await?;
+        for (name, category, price, quantity) in seed.benefits {
+            let terms = idelta_types::loyalty::BenefitTerms {
+                name: (*name).to_owned(),
+                description: format!("{name}, a demo benefit"),
+                category: (*category).to_owned(),
+                price: *price,
+                quantity: *quantity,
+                valid_from: None,
+                valid_until: None,
+            };
+            loyalty.create_benefit(company, terms, now).await?;
+        }
+    }
+    let listed = loyalty.company_benefits(company, Default::default()).await?;
+    Ok(listed.items.into_iter().map(|b| b.benefit.to_string()).collect())
+}
+
 /// Seeds the demo consortium, or reuses it, issuing fresh tokens.
 async fn demo(state: &AppState, dir: &Path, url: &str, operator_api_key: &str) -> anyhow::Result<PathBuf> {
     let tenants = &state.tenants;
     let now = idelta_agent::http::now_ms();
     let existing = tenants.companies(None, Some(idelta_agent::tenants::MAX_PAGE)).await?.items;
     let mut companies = Vec::new();
-    for (name, employees) in DEMO {
+    for ((name, employees), seed) in DEMO.into_iter().zip(&DEMO_LOYALTY) {
         let (company, admin_token) = match existing.iter().find(|c| c.name == name && c.status == "active") {
             Some(c) => (c.clone(), tenants.issue_admin_token(&c.id, false, "operator", now).await?.token),
             None => {
@@ -216,12 +296,16 @@ async fn demo(state: &AppState, dir: &Path, url: &str, operator_api_key: &str) -
             };
             out.push(DemoEmployee { name: employee.name, id: employee.id, did: employee.did, token });
         }
+        let ids: Vec<String> = out.iter().map(|e| e.id.clone()).collect();
+        let benefits = demo_loyalty(state, &company.id, &ids, seed, now).await?;
         companies.push(DemoCompany {
             name: company.name,
             id: company.id,
             did: company.did,
             admin_token,
             employees: out,
+            token: seed.symbol,
+            benefits,
         });
     }
     let demo = Demo { url: url.to_owned(), operator_api_key: operator_api_key.to_owned(), companies };

@@ -74,6 +74,8 @@ pub struct BoundHolder {
     /// The employee, when the holder is one: the credential is stored in
     /// its sub-wallet and revoked when the employee is removed.
     pub employee: Option<String>,
+    /// The employee's company, whose super-wallet holds that sub-wallet.
+    pub company: Option<String>,
 }
 
 impl BoundHolder {
@@ -286,7 +288,12 @@ impl Credentials {
                 if employee.status != "active" {
                     return Err(TenantError::NotFound("employee").into());
                 }
-                BoundHolder { key: did_key_public(&employee.did)?, did: employee.did, employee: Some(employee.id) }
+                BoundHolder {
+                    key: did_key_public(&employee.did)?,
+                    did: employee.did,
+                    employee: Some(employee.id),
+                    company: Some(company.id.clone()),
+                }
             }
             HolderOption::Did(did) => {
                 let parsed: Did = did.parse().map_err(|e| invalid(format!("options.holder.did: {e}")))?;
@@ -314,8 +321,31 @@ impl Credentials {
                         )))
                     }
                 };
-                BoundHolder { did: did.clone(), key, employee: None }
+                BoundHolder { did: did.clone(), key, employee: None, company: None }
             }
+        };
+        bind_subject(credential, &bound.did)?;
+        Ok(bound)
+    }
+
+    /// Stage 2 for an employee of `holder_company`, which need not be the
+    /// issuer (a benefit's company issues ownership credentials to whoever
+    /// owns a unit). A removed employee is not found.
+    pub(super) async fn bind_employee_of(
+        &self,
+        holder_company: &str,
+        employee: &str,
+        credential: &mut Map<String, Value>,
+    ) -> Result<BoundHolder> {
+        let employee = self.tenants.employee(holder_company, employee).await?;
+        if employee.status != "active" {
+            return Err(TenantError::NotFound("employee").into());
+        }
+        let bound = BoundHolder {
+            key: did_key_public(&employee.did)?,
+            did: employee.did,
+            employee: Some(employee.id),
+            company: Some(holder_company.to_owned()),
         };
         bind_subject(credential, &bound.did)?;
         Ok(bound)

@@ -37,7 +37,6 @@ use idelta_types::signer::Signer as _;
 use idelta_types::Did;
 use idelta_verifier::data_integrity::{verify, Expectations};
 use idelta_verifier::{Relationship, Report};
-use idelta_wallet::Holder;
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -209,6 +208,22 @@ pub enum Securing {
     },
 }
 
+/// Who an issuance is for, inside the agent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Recipient<'a> {
+    /// `options.holder` of a request: an employee of the issuer, or any DID.
+    Requested(&'a holding::HolderOption),
+    /// An employee of any company on this agent, whose sub-wallet keeps
+    /// the credential: a benefit's company issues ownership credentials to
+    /// whoever owns a unit.
+    EmployeeOf {
+        /// The employee's company (not necessarily the issuer).
+        company: &'a str,
+        /// The employee.
+        employee: &'a str,
+    },
+}
+
 /// An issued credential and the agent's record of it.
 #[derive(Debug)]
 pub struct IssuedCredential {
@@ -240,7 +255,8 @@ impl Credentials {
         company: &crate::db::companies::Company,
     ) -> Result<(idelta_wallet::WalletSigner, String)> {
         let wallet = self.tenants.wallets().open(&company.id).await.map_err(TenantError::from)?;
-        let signer = wallet.signer(Holder::Company, &company.key_id).await.map_err(TenantError::from)?;
+        // Loaded once per key: a rotation gives the company a new key id.
+        let signer = self.tenants.ledger().company_signer(&wallet, &company.key_id).await.map_err(TenantError::from)?;
         let public = signer.public_key().to_multibase();
         let verification_method = self.verification_method(&company.did, &company.key_id, &public).await?;
         Ok((signer, verification_method))
@@ -296,6 +312,20 @@ impl Credentials {
         holder: Option<&holding::HolderOption>,
         now_ms: i64,
     ) -> Result<IssuedCredential> {
+        self.issue_to(company, credential, securing, with_status, holder.map(Recipient::Requested), now_ms).await
+    }
+
+    /// [`Credentials::issue`] to a [`Recipient`]: an `options.holder`, or
+    /// an employee of any company on this agent.
+    pub(crate) async fn issue_to(
+        &self,
+        company: &str,
+        credential: Value,
+        securing: Securing,
+        with_status: bool,
+        holder: Option<Recipient<'_>>,
+        now_ms: i64,
+    ) -> Result<IssuedCredential> {
         let Value::Object(mut credential) = credential else {
             return Err(invalid("credential must be a JSON object"));
         };
@@ -313,7 +343,10 @@ impl Credentials {
 
         // Stage 2, holder binding.
         let bound = match holder {
-            Some(h) => Some(self.bind_holder(&company, h, &mut credential).await?),
+            Some(Recipient::Requested(h)) => Some(self.bind_holder(&company, h, &mut credential).await?),
+            Some(Recipient::EmployeeOf { company: of, employee }) => {
+                Some(self.bind_employee_of(of, employee, &mut credential).await?)
+            }
             None => None,
         };
         let holder_employee = bound.as_ref().and_then(|b| b.employee.as_deref());
@@ -390,8 +423,8 @@ impl Credentials {
         };
 
         // Stage 6, holding: an employee's sub-wallet keeps it.
-        if let Some(employee) = holder_employee {
-            self.hold(&company.id, employee, &credential, now_ms).await?;
+        if let Some(holding::BoundHolder { employee: Some(employee), company: Some(holder_company), .. }) = &bound {
+            self.hold(holder_company, employee, &credential, now_ms).await?;
         }
         Ok(IssuedCredential { credential, credential_id })
     }

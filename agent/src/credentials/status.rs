@@ -757,8 +757,36 @@ pub async fn revoke_issued_in(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
+    revoke_rows(conn, company, &rows, now_ms).await
+}
+
+/// Revokes, inside the caller's transaction, the credentials `company`
+/// issued with these record ids (`credentialId`s) that are not revoked
+/// yet: an ownership credential whose unit changed owner, or whose benefit
+/// was delisted, commits its revocation with that change. Returns how many
+/// were revoked. It reads before it writes: on SQLite the caller's
+/// transaction must already hold the write lock (have written first).
+pub async fn revoke_records_in(conn: &mut AnyConnection, company: &str, ids: &[&str], now_ms: i64) -> Result<u64> {
     let mut revoked = 0;
-    for row in &rows {
+    for id in ids {
+        let rows = sqlx::query(
+            "SELECT id, format, status, rev_list, rev_index, sus_list, sus_index FROM issued_credentials \
+             WHERE company_id = $1 AND id = $2 AND status <> 'revoked'",
+        )
+        .bind(company)
+        .bind(*id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        revoked += revoke_rows(conn, company, &rows, now_ms).await?;
+    }
+    Ok(revoked)
+}
+
+/// Revokes the issued-credential `rows` of `company`.
+async fn revoke_rows(conn: &mut AnyConnection, company: &str, rows: &[sqlx::any::AnyRow], now_ms: i64) -> Result<u64> {
+    let mut revoked = 0;
+    for row in rows {
         let issued = Issued::from_row(row)?;
         for (list, index, value) in issued.writes(CredentialState::Revoked) {
             record_update(conn, company, &list, index, value, &issued.id, now_ms).await?;

@@ -94,7 +94,10 @@ async fn remove(
     Path(company): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.operator()?;
-    state.tenants.remove_company(&company, "operator", now_ms()).await?;
+    let now = now_ms();
+    // A removed company sells nothing: its benefits are delisted first.
+    state.loyalty.delist_company(&company, now).await?;
+    state.tenants.remove_company(&company, "operator", now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

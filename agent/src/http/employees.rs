@@ -89,7 +89,11 @@ async fn remove(
     Path((company, employee)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.admin_of(&company)?;
-    state.tenants.remove_employee(&company, &employee, &caller.0.label(), now_ms()).await?;
+    let now = now_ms();
+    // The documented rule: everything the employee holds on the ledger
+    // (every token, every unit) goes to the company's treasury first.
+    state.loyalty.close_account(&company, &employee, now).await?;
+    state.tenants.remove_employee(&company, &employee, &caller.0.label(), now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

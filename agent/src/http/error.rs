@@ -4,6 +4,7 @@
 use crate::auth::AuthError;
 use crate::credentials::CredentialError;
 use crate::ledger::LedgerError;
+use crate::loyalty::LoyaltyError;
 use crate::tenants::TenantError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,6 +55,54 @@ pub enum ApiError {
     /// Returned when a credential cannot be issued.
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    /// Returned when a loyalty operation fails or the ledger refuses it.
+    #[error(transparent)]
+    Loyalty(#[from] LoyaltyError),
+}
+
+/// The problem codes of the ledger's loyalty refusals that the agent passes
+/// on as they are (docs/loyalty.md); any other refusal is `ledger-refused`.
+const LEDGER_CODES: [&str; 19] = [
+    "quantity-below-sold",
+    "insufficient-balance",
+    "sold-out",
+    "cost-exceeds-max",
+    "no-exchange-rate",
+    "benefit-removed",
+    "benefit-not-valid",
+    "not-owner",
+    "not-offered",
+    "account-closed",
+    "unknown-benefit",
+    "unknown-unit",
+    "unknown-token",
+    "token-exists",
+    "invalid-benefit-did",
+    "malformed",
+    "unauthorized",
+    "sequence",
+    "unknown-did",
+];
+
+fn loyalty_kind(e: &LoyaltyError) -> Kind {
+    match e {
+        LoyaltyError::Invalid(_) => Kind(StatusCode::BAD_REQUEST, "invalid", "Invalid input"),
+        LoyaltyError::NotFound(_) => Kind(StatusCode::NOT_FOUND, "not-found", "Not found"),
+        LoyaltyError::Refused { status, code, .. } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+            match LEDGER_CODES.iter().find(|c| *c == code) {
+                Some(code) => Kind(status, code, "Refused by the ledger"),
+                None => Kind(StatusCode::BAD_GATEWAY, "ledger-refused", "Ledger refused the write"),
+            }
+        }
+        LoyaltyError::Unavailable(_) => {
+            Kind(StatusCode::SERVICE_UNAVAILABLE, "ledger-unavailable", "Ledger unavailable")
+        }
+        LoyaltyError::Wallet(_) => Kind(StatusCode::CONFLICT, "holder-gone", "Wallet cannot sign"),
+        LoyaltyError::Ledger(_) => Kind(StatusCode::BAD_GATEWAY, "ledger-unavailable", "Ledger unavailable"),
+        LoyaltyError::Tenant(t) => ApiError::tenant_kind(t),
+        _ => Kind(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+    }
 }
 
 struct Kind(StatusCode, &'static str, &'static str);
@@ -85,6 +134,7 @@ impl ApiError {
                 _ => Kind(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             },
             ApiError::Tenant(t) => ApiError::tenant_kind(t),
+            ApiError::Loyalty(l) => loyalty_kind(l),
         }
     }
 

@@ -11,6 +11,7 @@ mod events;
 pub mod extract;
 mod holder;
 mod idempotency;
+mod loyalty;
 mod me;
 mod ops;
 mod presentation_requests;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The event bus.
     pub events: Arc<Events>,
+    /// The loyalty marketplace.
+    pub loyalty: Arc<crate::loyalty::Loyalty>,
     /// Webhook registrations and delivery.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The agent database.
@@ -101,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(companies::router())
         .merge(employees::router())
         .merge(me::router())
+        .merge(loyalty::router())
         .merge(events::router())
         .merge(webhooks::router())
         .merge(vc_api::router())
@@ -129,6 +133,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     api.merge(ops::router())
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn(track))
         .fallback(
             |uri: axum::http::Uri| async move { error::ApiError::NotFound(format!("no route for {}", uri.path())) },

@@ -15,4 +15,5 @@ mod interop_sd_jwt;
 mod lifecycle;
 mod log;
 mod resolution;
+mod web;
 mod writes;

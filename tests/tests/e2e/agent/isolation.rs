@@ -45,6 +45,16 @@ enum Scope {
     /// types, contexts and schemas): every caller gets the same answer, and
     /// an unknown id in the path is not found.
     Public,
+    /// Any member of a company, admin or employee, the company chosen by
+    /// the token (the marketplace): the operator is refused.
+    Member,
+    /// The employee the token names, acting on its own ledger account and
+    /// units (no tenant in the path): admins and the operator are refused,
+    /// and another employee of A naming A's employee's unit is refused too
+    /// (403 `not-owner`, or 404). Benefits and units are public on the
+    /// ledger, so there is no existence to hide; what is checked is that
+    /// the unit stays where it was.
+    Holder,
 }
 
 use Scope::*;
@@ -98,6 +108,52 @@ const ROUTES: &[(&str, &str, Scope, &str)] = &[
     ("GET", "/contexts/v1", Public, ""),
     ("GET", "/schemas/{type}", Public, ""),
     ("GET", "/v1/credential-types", Public, ""),
+    // The loyalty marketplace. `{a_employee}` is A's second employee's id,
+    // `{a_benefit}` A's benefit's DID and `{a_unit}` the unit of it that
+    // A's first employee owns.
+    ("POST", "/v1/companies/{company}/token", Admin, r#"{"symbol":"EVIL","name":"Evil points"}"#),
+    ("GET", "/v1/companies/{company}/token", Admin, ""),
+    ("POST", "/v1/companies/{company}/token/mint", Admin, r#"{"amount":1000000}"#),
+    (
+        "POST",
+        "/v1/companies/{company}/token/payments",
+        Admin,
+        r#"{"payments":[{"employee":"{a_employee}","amount":1}]}"#,
+    ),
+    ("GET", "/v1/companies/{company}/token/holders", Admin, ""),
+    ("POST", "/v1/companies/{company}/benefits", Admin, TERMS),
+    ("GET", "/v1/companies/{company}/benefits", Admin, ""),
+    ("PUT", "/v1/companies/{company}/benefits/{benefit}", Admin, TERMS),
+    ("DELETE", "/v1/companies/{company}/benefits/{benefit}", Admin, ""),
+    ("GET", "/v1/companies/{company}/settlement", Admin, ""),
+    ("GET", "/v1/settlement", Operator, ""),
+    ("PUT", "/v1/exchange-rates/{company}", Operator, r#"{"unitValue":1}"#),
+    ("GET", "/v1/exchange-rates", AnyCaller, ""),
+    ("PUT", "/v1/commission", Operator, r#"{"basisPoints":10000}"#),
+    ("GET", "/v1/marketplace", Member, ""),
+    ("GET", "/v1/me/account", TokenEmployee, ""),
+    ("GET", "/v1/me/history", TokenEmployee, ""),
+    ("GET", "/v1/me/benefits", TokenEmployee, ""),
+    ("POST", "/v1/me/purchases", TokenEmployee, r#"{"benefit":"{a_benefit}"}"#),
+    ("POST", "/v1/me/transfers", TokenEmployee, r#"{"to":{"employee":"{a_employee}"},"amount":1}"#),
+    ("POST", "/v1/me/benefits/{benefit}/{unit}/gift", Holder, r#"{"to":{"did":"{a_did}"}}"#),
+    ("PUT", "/v1/me/benefits/{benefit}/{unit}/offer", Holder, r#"{"sale":{"price":1}}"#),
+    ("DELETE", "/v1/me/benefits/{benefit}/{unit}/offer", Holder, ""),
+    (
+        "POST",
+        "/v1/me/swaps",
+        Holder,
+        r#"{"give":{"benefit":"{a_benefit}","unit":{a_unit}},"take":{"benefit":"{a_benefit}","unit":0}}"#,
+    ),
+];
+
+/// Benefit terms, valid, for the routes that take them.
+const TERMS: &str = r#"{"name":"Intruder lunch","description":"","category":"food","price":1,"quantity":1}"#;
+
+/// The query a route needs to be answered 2xx by its legitimate caller.
+const QUERIES: &[(&str, &str)] = &[
+    ("/v1/companies/{company}/settlement", "?from=0&to=9999999999999"),
+    ("/v1/settlement", "?from=0&to=9999999999999"),
 ];
 
 /// A presentation request's body, and an employee's answer to one.
@@ -133,7 +189,19 @@ fn fill(template: &str, values: &BTreeMap<&str, String>) -> String {
         });
         path = path.replace(&format!("{{{p}}}"), v);
     }
-    path
+    let query = QUERIES.iter().find(|(t, _)| *t == template).map_or("", |(_, q)| q);
+    format!("{path}{query}")
+}
+
+/// An answer's status and body with the ids of `values` (those longer
+/// than a number) replaced by their names: answers that differ only in
+/// echoing the id asked about compare equal.
+fn masked(answer: &Answer, values: &BTreeMap<&str, String>) -> (StatusCode, String) {
+    let mut text = answer.2.to_string();
+    for (name, v) in values.iter().filter(|(_, v)| v.len() > 12) {
+        text = text.replace(v.as_str(), &format!("{{{name}}}"));
+    }
+    (answer.0, text)
 }
 
 /// Asserts a refusal that names nothing of `secrets` beyond `path`.
@@ -216,6 +284,33 @@ async fn isolation_over_every_route(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED, "A's presentation request: {request}");
     let a_request = id(&request).to_owned();
 
+    // A's token, a benefit of A and a unit of it that A's first employee
+    // owns, so that `{benefit}` and `{unit}` name real records of A.
+    // A well-formed benefit DID that exists nowhere.
+    let unknown_benefit = idelta_tests::Actor::generate().did.as_str().to_owned();
+    let (mut a_benefit, mut a_unit) = (unknown_benefit.clone(), String::from("999999999"));
+    let loyalty = documented.contains(&("POST".to_owned(), "/v1/me/purchases".to_owned()));
+    if loyalty {
+        let token = format!("/v1/companies/{}/token", a.id());
+        let pay = format!(r#"{{"payments":[{{"employee":"{}","amount":100}}]}}"#, a.employee_id(0));
+        for (path, body) in [
+            (token.clone(), r#"{"symbol":"ACME","name":"Acme points"}"#.to_owned()),
+            (format!("{token}/mint"), r#"{"amount":1000}"#.to_owned()),
+            (format!("{token}/payments"), pay),
+            (format!("/v1/companies/{}/benefits", a.id()), TERMS.replace("Intruder", "Anvil")),
+        ] {
+            let (status, _, answer) = call(&agent, "POST", &path, Some(&a.admin), &body).await;
+            assert!(status.is_success(), "POST {path}: {answer}");
+            if let Some(did) = answer["benefit"].as_str() {
+                a_benefit = did.to_owned();
+            }
+        }
+        let buy = format!(r#"{{"benefit":"{a_benefit}"}}"#);
+        let (status, _, bought) = call(&agent, "POST", "/v1/me/purchases", Some(a.token(0)), &buy).await;
+        assert_eq!(status, StatusCode::CREATED, "A's employee buys A's benefit: {bought}");
+        a_unit = bought["unit"].as_u64().expect("unit").to_string();
+    }
+
     // What B (or A's wrong-scope callers) must not learn.
     let mut secrets: Vec<String> = vec![a.id().into(), a.did().into(), "Acme Anvils".into()];
     for (e, _) in &a.employees {
@@ -234,6 +329,8 @@ async fn isolation_over_every_route(backend: Backend) {
         ("list", "revocation-1".to_owned()),
         ("request", a_request.clone()),
         ("type", "EmployeeCredential".to_owned()),
+        ("benefit", a_benefit.clone()),
+        ("unit", a_unit.clone()),
     ]
     .into();
     let unknown_ids: BTreeMap<&str, String> = [
@@ -244,6 +341,8 @@ async fn isolation_over_every_route(backend: Backend) {
         ("request", "pr-00000000000000000000000000".to_owned()),
         ("list", "revocation-1".to_owned()),
         ("type", "NoSuchCredential".to_owned()),
+        ("benefit", unknown_benefit.clone()),
+        ("unit", "999999999".to_owned()),
     ]
     .into();
     // B's company with A's other ids: a tenant's own path naming another
@@ -256,7 +355,12 @@ async fn isolation_over_every_route(backend: Backend) {
     let mut covered = BTreeSet::new();
     let mut tenant_routes = 0;
     for &(method, template, scope, body) in ROUTES {
-        let body = &body.replace("{a_did}", a.did()).replace("{a_issued}", &a_issued);
+        let body = &body
+            .replace("{a_did}", a.did())
+            .replace("{a_issued}", &a_issued)
+            .replace("{a_employee}", a.employee_id(1))
+            .replace("{a_benefit}", &a_benefit)
+            .replace("{a_unit}", &a_unit);
         let path = fill(template, &a_ids);
         if scope == Public {
             // Published for anyone: the same answer with or without a token.
@@ -296,6 +400,8 @@ async fn isolation_over_every_route(backend: Backend) {
                 vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("B's admin", b_admin)]
             }
             TokenCompany => vec![("the operator", &agent.operator_key), ("A's employee", a_e1), ("B's employee", b_e1)],
+            Member => vec![("the operator", &agent.operator_key)],
+            Holder => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("B's admin", b_admin)],
         };
         let answer = call(&agent, method, &path, None, body).await;
         assert_refused(&answer, &secrets, &path, &format!("{method} {path} without credentials"));
@@ -344,6 +450,13 @@ async fn isolation_over_every_route(backend: Backend) {
             assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
             covered.insert((method, template));
         }
+        if scope == Holder {
+            // Another employee of A on A's first employee's unit: refused
+            // (who owns a unit is public on the ledger: no secrets checked).
+            let answer = call(&agent, method, &path, Some(a_e2), body).await;
+            assert_problem(&answer, &[403, 404], &format!("{method} {path} by A's other employee"));
+            covered.insert((method, template));
+        }
         if body.contains(&a_issued) {
             // B's admin naming A's credential in the body: "not found",
             // exactly as for a credential that exists nowhere.
@@ -361,19 +474,14 @@ async fn isolation_over_every_route(backend: Backend) {
             let context = format!("{method} {mixed} (B's company, A's record) by {who}");
             let answer = call(&agent, method, &mixed, Some(token), body).await;
             assert_refused_or_unknown(&answer, &secrets, &mixed, &context);
-            let unknown = call(
-                &agent,
-                method,
-                &fill(template, &{
-                    let mut ids = unknown_ids.clone();
-                    ids.insert("company", b.id().to_owned());
-                    ids
-                }),
-                Some(token),
-                body,
-            )
-            .await;
-            assert_eq!((answer.0, &answer.2), (unknown.0, &unknown.2), "{context}: told apart from an unknown id");
+            let mut unknown_b = unknown_ids.clone();
+            unknown_b.insert("company", b.id().to_owned());
+            let unknown = call(&agent, method, &fill(template, &unknown_b), Some(token), body).await;
+            assert_eq!(
+                masked(&answer, &mixed_ids),
+                masked(&unknown, &unknown_b),
+                "{context}: told apart from an unknown id"
+            );
         }
     }
     assert!(tenant_routes >= 10, "only {tenant_routes} tenant-scoped routes were checked");
@@ -397,6 +505,23 @@ async fn isolation_over_every_route(backend: Backend) {
         let (status, _, me) = agent.get("/v1/me", token).await;
         assert_eq!(status, StatusCode::OK, "a refused call revoked a token: {me}");
     }
+    if loyalty {
+        let ledger = |path: String| {
+            let (http, url) = (agent.ledger.http.clone(), agent.ledger.url.clone());
+            async move { http.get(format!("{url}{path}")).send().await.expect(&path).json::<Value>().await.expect("JSON") }
+        };
+        let token = ledger(format!("/v1/loyalty/tokens/{}", a.did())).await;
+        assert_eq!((&token["symbol"], &token["supply"]), (&"ACME".into(), &1000.into()), "A's token changed: {token}");
+        let benefit = ledger(format!("/v1/loyalty/benefits/{a_benefit}")).await;
+        assert_eq!((&benefit["sold"], &benefit["removed"]), (&1.into(), &false.into()), "{benefit}");
+        assert_eq!(benefit["terms"]["name"], "Anvil lunch", "A's benefit changed: {benefit}");
+        let unit = ledger(format!("/v1/loyalty/benefits/{a_benefit}/units/{a_unit}")).await;
+        assert_eq!(unit["owner"], a.employee(0)["did"], "A's employee's unit moved: {unit}");
+        assert!(unit.get("offer").is_none(), "A's employee's unit was offered: {unit}");
+        let market = ledger("/v1/loyalty/market".to_owned()).await;
+        assert_eq!(market["rates"], serde_json::json!([]), "a refused rate was set: {market}");
+        assert!(market.get("commission").is_none(), "a refused commission was set: {market}");
+    }
 
     // Positive controls: the legitimate caller of every GET gets 2xx.
     for &(method, template, scope, _) in ROUTES.iter().filter(|r| r.0 == "GET") {
@@ -408,7 +533,8 @@ async fn isolation_over_every_route(backend: Backend) {
             Employee => vec![("A's employee", a_e1)],
             AnyCaller => vec![("the operator", &agent.operator_key), ("A's admin", a_admin), ("A's employee", a_e1)],
             TokenAdmin | TokenCompany => vec![("A's admin", a_admin)],
-            TokenEmployee => vec![("A's employee", a_e1)],
+            TokenEmployee | Holder => vec![("A's employee", a_e1)],
+            Member => vec![("A's admin", a_admin), ("A's employee", a_e1)],
             Public => vec![],
         };
         for (who, token) in callers {

@@ -54,6 +54,7 @@ mod behaviour;
 mod events;
 mod holding;
 mod isolation;
+mod loyalty;
 mod restart;
 mod revocation;
 mod sd_jwt;
