@@ -18,7 +18,10 @@
 //! - [`vc_api`]: the W3C VC API: issue as one's own company, verify
 //!   credentials and presentations, every check named;
 //! - [`holding`]: credentials held in employees' sub-wallets, presentation
-//!   requests answered and checked.
+//!   requests answered and checked;
+//! - [`loyalty`]: the loyalty marketplace: the race for the last unit,
+//!   failed purchases that leave nothing, settlement, tenant negatives,
+//!   resale, gift, swap and removals.
 
 use idelta_tests::agent::TestAgent;
 use serde_json::Value;
