@@ -30,8 +30,8 @@ mod service;
 mod support;
 
 use service::{arg_clients, arg_list, arg_number, other_arg, print_machine, runtimes};
-use service::{bearer, load, mean_us_async, pg_answers, pg_cleanup, print_phase, print_table, start_all};
-use service::{Pg, Phase, Req, Row, Running, DEFAULT_PG};
+use service::{bearer, load, mean_us_async, pg_cleanup, print_phase, print_table, start_all};
+use service::{Phase, Req, Row, Running, DEFAULT_PG};
 use support::{loadavg, mean_us};
 
 use axum::body::Bytes;
@@ -323,19 +323,7 @@ fn main() {
     );
     let tmp = tempfile::Builder::new().prefix("idelta-credentials-bench-").tempdir_in(&base).expect("temp dir");
     Node::init(&tmp.path().join("ledger"), "bench", 1).expect("ledger init");
-    let pg = match args.backend.as_str() {
-        "sqlite" => None,
-        "postgres" if pg_answers(&args.pg) => {
-            let tag = format!("{:x}{:x}", std::process::id(), now_ms());
-            Some(Pg {
-                admin_url: args.pg.clone(),
-                agent_db: format!("ic{tag}_agent"),
-                wallet_prefix: format!("id{tag}"),
-            })
-        }
-        "postgres" => panic!("nothing answers at {}", args.pg),
-        other => panic!("unknown backend `{other}`"),
-    };
+    let pg = service::backend(&args.backend, &args.pg, "ic");
     let (server, loadgen) = runtimes();
     let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
     println!("  agent at {}; load average {}", run.addr, loadavg());

@@ -39,8 +39,8 @@ mod service;
 mod support;
 
 use service::{arg_number, other_arg, print_machine, runtimes};
-use service::{bearer, load, pg_answers, pg_cleanup, print_phase, print_table, start_all};
-use service::{Pg, Req, Row, Running, DEFAULT_PG};
+use service::{bearer, load, pg_cleanup, print_phase, print_table, start_all};
+use service::{Req, Row, Running, DEFAULT_PG};
 use support::loadavg;
 
 use axum::body::Bytes;
@@ -303,19 +303,7 @@ fn main() {
     );
     let tmp = tempfile::Builder::new().prefix("idelta-loyalty-bench-").tempdir_in(&base).expect("temp dir");
     Node::init(&tmp.path().join("ledger"), "bench", 1).expect("ledger init");
-    let pg = match args.backend.as_str() {
-        "sqlite" => None,
-        "postgres" if pg_answers(&args.pg) => {
-            let tag = format!("{:x}{:x}", std::process::id(), now_ms());
-            Some(Pg {
-                admin_url: args.pg.clone(),
-                agent_db: format!("il{tag}_agent"),
-                wallet_prefix: format!("il{tag}"),
-            })
-        }
-        "postgres" => panic!("nothing answers at {}", args.pg),
-        other => panic!("unknown backend `{other}`"),
-    };
+    let pg = service::backend(&args.backend, &args.pg, "il");
     let (server, loadgen) = runtimes();
     let (node, run) = server.block_on(start_all(tmp.path(), pg.as_ref()));
     let ledger_url = run.state.tenants.ledger().client().base_url().to_owned();

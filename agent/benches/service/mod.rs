@@ -14,6 +14,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::http::HeaderValue;
 use hyper::{Method, Request, StatusCode};
+use idelta_agent::http::now_ms;
 use idelta_agent::service::{AgentConfig, DEFAULT_TOKEN_TTL_SECS};
 use idelta_agent::AppState;
 use idelta_ledger_node::client::LedgerClient;
@@ -327,6 +328,25 @@ pub struct Pg {
     pub admin_url: String,
     pub agent_db: String,
     pub wallet_prefix: String,
+}
+
+/// The PostgreSQL databases of a run on `backend` (`sqlite`: none), named
+/// with `prefix` and a tag unique to this process; panics (a bench's way to
+/// stop) on an unknown backend or a PostgreSQL that does not answer.
+pub fn backend(backend: &str, pg_url: &str, prefix: &str) -> Option<Pg> {
+    match backend {
+        "sqlite" => None,
+        "postgres" if pg_answers(pg_url) => {
+            let tag = format!("{:x}{:x}", std::process::id(), now_ms());
+            Some(Pg {
+                admin_url: pg_url.to_owned(),
+                agent_db: format!("{prefix}{tag}_agent"),
+                wallet_prefix: format!("{prefix}{tag}"),
+            })
+        }
+        "postgres" => panic!("nothing answers at {pg_url}"),
+        other => panic!("unknown backend `{other}`"),
+    }
 }
 
 pub fn pg_answers(url: &str) -> bool {
