@@ -160,6 +160,11 @@ pub enum Rejection {
         /// Units sold.
         sold: u64,
     },
+    /// Returned when a party would trade with itself as the ledger stands:
+    /// a company buying its own benefit, an owner buying its own offer or
+    /// swapping for a unit it already holds.
+    #[error("{0}")]
+    SelfDealing(String),
 }
 
 /// Failures of the node around the state machine.

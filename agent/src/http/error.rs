@@ -62,8 +62,9 @@ pub enum ApiError {
 
 /// The problem codes of the ledger's loyalty refusals that the agent passes
 /// on as they are (docs/loyalty.md); any other refusal is `ledger-refused`.
-const LEDGER_CODES: [&str; 19] = [
+const LEDGER_CODES: [&str; 20] = [
     "quantity-below-sold",
+    "self-dealing",
     "insufficient-balance",
     "sold-out",
     "cost-exceeds-max",

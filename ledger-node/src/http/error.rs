@@ -76,6 +76,7 @@ fn rejection_status(r: &Rejection) -> (StatusCode, &'static str, &'static str) {
         TokenExists(_) => (StatusCode::CONFLICT, "token-exists", "Token exists"),
         InvalidBenefitDid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-benefit-did", "Invalid benefit DID"),
         QuantityBelowSold { .. } => (StatusCode::CONFLICT, "quantity-below-sold", "Quantity below units sold"),
+        SelfDealing(_) => (StatusCode::CONFLICT, "self-dealing", "Trading with oneself"),
     }
 }
 

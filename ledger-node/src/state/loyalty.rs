@@ -705,7 +705,7 @@ fn benefit_purchase(view: &mut View<'_>, cx: &Ctx<'_>, op: &BenefitPurchase) -> 
     }
     let company = benefit.company.clone();
     if company == *cx.author {
-        return Err(Rejection::Malformed(format!("{company} cannot buy its own benefit")));
+        return Err(Rejection::SelfDealing(format!("{company} cannot buy its own benefit")));
     }
     let quote = quote(view, &op.pay_with, &company, benefit.terms.price)?;
     check_max(quote.cost, op.max_cost)?;
@@ -757,7 +757,7 @@ fn unit_offer(view: &mut View<'_>, cx: &Ctx<'_>, op: &UnitOffer) -> Result<(), R
         }
         Offer::Swap(want) => {
             if live_unit(view, &want.benefit, want.unit)?.owner == *cx.author {
-                return Err(Rejection::Malformed(format!("{} already owns the unit it asks for", cx.author)));
+                return Err(Rejection::SelfDealing(format!("{} already owns the unit it asks for", cx.author)));
             }
         }
     }
@@ -790,7 +790,7 @@ fn unit_buy(view: &mut View<'_>, cx: &Ctx<'_>, op: &UnitBuy) -> Result<(), Rejec
     };
     let seller = record.owner.clone();
     if seller == *cx.author {
-        return Err(Rejection::Malformed(format!("{seller} cannot buy its own unit")));
+        return Err(Rejection::SelfDealing(format!("{seller} cannot buy its own unit")));
     }
     let quote = quote(view, &op.pay_with, token, *price)?;
     check_max(quote.cost, op.max_cost)?;
@@ -824,7 +824,7 @@ fn unit_swap(view: &mut View<'_>, cx: &Ctx<'_>, op: &UnitSwap) -> Result<(), Rej
     }
     let other = take.owner.clone();
     if other == *cx.author {
-        return Err(Rejection::Malformed(format!("{other} owns both units")));
+        return Err(Rejection::SelfDealing(format!("{other} owns both units")));
     }
     let mut effects = Effects::about(&op.take.benefit, Some(op.take.unit));
     effects.give_unit((op.give.benefit.clone(), op.give.unit), &other);
