@@ -523,6 +523,8 @@ impl Loyalty {
     /// The units an employee owns, with their credentials. A unit the
     /// ledger gave the employee that the agent has no record of (a crash
     /// between the ledger and the agent database) gets its credential now.
+    /// Benefit views are read fresh: right after a purchase the owner
+    /// expects to see the unit counted as sold.
     pub async fn owned(&self, company: &str, employee: &str, now_ms: i64) -> Result<Vec<OwnedUnit>> {
         let member = self.member(company, employee).await?;
         let (account, rows) =
@@ -531,7 +533,7 @@ impl Loyalty {
             rows?.into_iter().map(|r| ((r.benefit_did.clone(), r.unit), r)).collect();
         let mut owned = Vec::new();
         for unit in account?.units {
-            let view = self.benefit(&unit.benefit, false).await?;
+            let view = self.benefit(&unit.benefit, true).await?;
             let row = rows.get(&(unit.benefit.to_string(), db::unit_i64(unit.unit)));
             let mut credential_id = row.and_then(|r| r.credential_id.clone());
             let recorded = row.is_some_and(|r| r.leaf_index == db::unit_i64(unit.acquired_leaf_index));
