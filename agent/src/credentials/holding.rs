@@ -283,18 +283,7 @@ impl Credentials {
         credential: &mut Map<String, Value>,
     ) -> Result<BoundHolder> {
         let bound = match holder {
-            HolderOption::Employee(id) => {
-                let employee = self.tenants.employee(&company.id, id).await?;
-                if employee.status != "active" {
-                    return Err(TenantError::NotFound("employee").into());
-                }
-                BoundHolder {
-                    key: did_key_public(&employee.did)?,
-                    did: employee.did,
-                    employee: Some(employee.id),
-                    company: Some(company.id.clone()),
-                }
-            }
+            HolderOption::Employee(id) => return self.bind_employee_of(&company.id, id, credential).await,
             HolderOption::Did(did) => {
                 let parsed: Did = did.parse().map_err(|e| invalid(format!("options.holder.did: {e}")))?;
                 let key = match parsed.method() {
