@@ -769,6 +769,11 @@ async fn resale_gift_swap(backend: Backend) {
     let ux = bought(&agent, &alice.1, &lunch, None, 10).await;
     let uy = bought(&agent, &arthur.1, &gym, None, 7).await;
     let alice_vc = held_for(&agent, &alice.1, &lunch, ux).await.expect("Alice's lunch credential");
+    // Her owned benefits show the benefit as the ledger has it now, not the
+    // copy the agent remembered from before the purchase.
+    let (_, _, mine) = agent.get("/v1/me/benefits", &alice.1).await;
+    let owned = mine.as_array().expect("owned units").iter().find(|u| u["unit"] == ux).expect("the lunch unit");
+    assert_eq!((&owned["benefit"]["sold"], &owned["benefit"]["remaining"]), (&json!(1), &json!(4)), "{owned}");
 
     // Resale: Alice offers her lunch for 15; Amy buys it.
     let offer = format!("/v1/me/benefits/{lunch}/{ux}/offer");
